@@ -1,0 +1,129 @@
+"""The migration's own records: import runs, the per-record ledger, the run lock.
+
+Only `clinic.filemaker.ledger` changes a ledger entry's state; everything else
+reads these tables.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Completed with failures"
+    INTERRUPTED = "interrupted", "Interrupted"
+
+
+class ImportRun(models.Model):
+    """One invocation of a migration command, with its options and totals."""
+
+    command = models.CharField(max_length=50, default="import_filemaker_images")
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=20, choices=RunStatus.choices, default=RunStatus.RUNNING
+    )
+    dry_run = models.BooleanField(default=False)
+    options = models.JSONField(default=dict, blank=True)
+    totals = models.JSONField(default=dict, blank=True)
+    container_usage = models.JSONField(default=dict, blank=True)
+    report_path = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} ({self.status})"
+
+
+class State(models.TextChoices):
+    """Where a FileMaker record is on its way; the last four are final."""
+
+    PENDING = "pending", "Pending"
+    UPLOADED = "uploaded", "Uploaded to S3"
+    PERSISTED = "persisted", "Saved in the database"
+    IMPORTED = "imported", "Imported"
+    IMPORTED_UNLINKED = "imported_unlinked", "Imported, patient not found"
+    SKIPPED = "skipped", "Skipped"
+    FAILED = "failed", "Failed"
+
+
+FINAL_STATES = (State.IMPORTED, State.IMPORTED_UNLINKED, State.SKIPPED, State.FAILED)
+EXPORTED_STATES = (State.IMPORTED, State.IMPORTED_UNLINKED)
+
+
+class LedgerEntry(models.Model):
+    """One FileMaker image record: what the migration did with it and why."""
+
+    # FileMaker's own record id (recordId), unique within the table.
+    record_id = models.CharField(max_length=32, unique=True)
+    # The record's `id` field exactly as FileMaker gave it (may be invalid) and,
+    # when it is a valid UUID, its canonical upper-case form.
+    filemaker_id_raw = models.CharField(max_length=200, blank=True)
+    filemaker_id = models.CharField(max_length=36, blank=True, db_index=True)
+    contact_id = models.CharField(max_length=36, blank=True, db_index=True)
+    image_type = models.CharField(max_length=200, blank=True)
+    image_date = models.DateField(null=True, blank=True)
+    mod_id = models.CharField(max_length=32, blank=True)
+    modified_at_source = models.CharField(max_length=40, blank=True)
+
+    state = models.CharField(
+        max_length=20, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    reason = models.CharField(max_length=64, blank=True)
+    detail = models.TextField(blank=True)
+
+    container_field = models.CharField(max_length=100, blank=True)
+    fields_tried = models.JSONField(default=list, blank=True)
+    size = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    s3_key = models.CharField(max_length=500, blank=True)
+    original_filename = models.CharField(max_length=255, blank=True)
+
+    patient = models.ForeignKey(
+        "patients.Patient", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    image = models.OneToOneField(
+        "images.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="ledger_entry",
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    run = models.ForeignKey(
+        ImportRun,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="entries",
+    )
+    exported_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name_plural = "ledger entries"
+
+    def __str__(self) -> str:
+        return f"FileMaker record {self.record_id} ({self.state})"
+
+
+class RunLock(models.Model):
+    """At most one row per name: the run that currently owns the migration."""
+
+    name = models.CharField(max_length=50, unique=True)
+    run = models.ForeignKey(ImportRun, null=True, on_delete=models.SET_NULL)
+    owner = models.CharField(max_length=200)
+    acquired_at = models.DateTimeField()
+    heartbeat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.owner}"

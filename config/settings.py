@@ -1,0 +1,153 @@
+"""Django settings, read once from the environment (or a `.env` file).
+
+Every setting is documented in README.md ("Configuration"). Nothing else in the
+project reads `os.environ`: code takes its configuration from these settings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# A .env file beside manage.py is read if present; real environment variables win.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# Where local state lives: the SQLite database, reports, the demo's dataset.
+STATE_DIR = Path(env.str("MIGRATION_STATE_DIR", default=str(BASE_DIR / "var")))
+
+SECRET_KEY = env.str(
+    "DJANGO_SECRET_KEY",
+    # Only for local runs; a deployment sets its own.
+    default="insecure-local-only-7f3c1d0e9b8a4f6e2d1c0b9a8f7e6d5c",
+)
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "clinic.patients",
+    "clinic.images",
+    "clinic.filemaker",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "config.wsgi.application"
+
+DATABASES = {
+    "default": env.db_url(
+        "DATABASE_URL", default=f"sqlite:///{STATE_DIR / 'db.sqlite3'}"
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Many import workers write at once: WAL lets readers and one writer work
+    # together, IMMEDIATE transactions take the write lock up front (so two
+    # writers queue on the busy timeout instead of failing with "database is
+    # locked" when one upgrades a read lock), and the timeout bounds the wait.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 60,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-au"
+TIME_ZONE = env.str("TIME_ZONE", default="Australia/Sydney")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = STATE_DIR / "static"
+
+LOGIN_URL = "admin:login"
+
+# --- FileMaker Data API (the source) -------------------------------------------
+FILEMAKER = {
+    "URL": env.str("FM_URL", default=""),
+    "DATABASE": env.str("FM_DATABASE", default=""),
+    "ACCOUNT": env.str("FM_ACCOUNT", default=""),
+    "PASSWORD": env.str("FM_PASSWORD", default=""),
+    "LAYOUT": env.str("FM_LAYOUT", default="API_Images"),
+    "CONTACTS_LAYOUT": env.str("FM_CONTACTS_LAYOUT", default="API_Contacts"),
+    # A private CA's bundle (PEM). Empty: the system's trusted CAs.
+    "CA_BUNDLE": env.str("FM_CA_BUNDLE", default=""),
+    "API_VERSION": env.str("FM_API_VERSION", default="vLatest"),
+    "CONNECT_TIMEOUT": env.float("FM_CONNECT_TIMEOUT", default=10.0),
+    "READ_TIMEOUT": env.float("FM_READ_TIMEOUT", default=60.0),
+    "MAX_ATTEMPTS": env.int("FM_MAX_ATTEMPTS", default=5),
+    # Field names on the layout, overridable one by one as JSON, e.g.
+    # FM_FIELDS='{"date": "Image Date"}'. Keys are listed in README.md.
+    "FIELDS": env.json("FM_FIELDS", default={}),
+}
+
+# --- S3 (the destination) ------------------------------------------------------
+S3 = {
+    "BUCKET": env.str("S3_BUCKET", default=""),
+    "ENDPOINT_URL": env.str("S3_ENDPOINT_URL", default=""),
+    "REGION": env.str("S3_REGION", default="ap-southeast-2"),
+    "ACCESS_KEY_ID": env.str("S3_ACCESS_KEY_ID", default=""),
+    "SECRET_ACCESS_KEY": env.str("S3_SECRET_ACCESS_KEY", default=""),
+    "KEY_PREFIX": env.str("S3_KEY_PREFIX", default="patients/filemaker-import/images"),
+    "SSE": env.str("S3_SSE", default="AES256"),
+    "KMS_KEY_ID": env.str("S3_KMS_KEY_ID", default=""),
+    "CA_BUNDLE": env.str("S3_CA_BUNDLE", default=""),
+    "PRESIGN_SECONDS": env.int("S3_PRESIGN_SECONDS", default=300),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+    "loggers": {
+        # Never let HTTP libraries log request details (headers carry tokens).
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "botocore": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+    },
+}
