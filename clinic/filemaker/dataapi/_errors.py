@@ -1,0 +1,133 @@
+"""Errors raised by the Data API client, classified by what the caller does next.
+
+    DataAPIError                      anything the client raises
+    ├── TransportError [Transient]    timeout, refused or dropped connection
+    │   └── TLSVerificationError      the server's certificate is not trusted (terminal)
+    ├── HTTPStatusError               a non-JSON answer from the web server
+    │   └── ServerBusyError [Transient]  429 / 5xx from the web server (502, 503, 504)
+    ├── FileMakerError                FileMaker answered with an error code (.code)
+    │   ├── InvalidTokenError [Transient]   952: log in again and replay
+    │   ├── AuthenticationError       212 / 10: wrong account or password
+    │   ├── NoRecordsMatchError       401: a find matched nothing
+    │   ├── RecordMissingError        101
+    │   ├── FieldMissingError         102: a field is not on the layout
+    │   ├── LayoutMissingError        105
+    │   ├── ModIdMismatchError        306: someone else changed the record
+    │   └── TooManySessionsError [Transient]  956 / 812: host at capacity
+    └── ContainerError                a container download failed
+        ├── ContainerUnauthorizedError      401 from the streaming URL (expired URL)
+        └── ContainerTooLargeError          larger than the configured maximum
+
+`Transient` marks errors worth retrying with backoff; everything else is final
+for the call that raised it.
+"""
+
+from __future__ import annotations
+
+
+class Transient:
+    """Mixin: the same request may succeed if tried again after a pause."""
+
+
+class DataAPIError(Exception):
+    """Base class of everything the client raises."""
+
+    def __init__(self, message: str, *, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.http_status = http_status
+
+
+class TransportError(Transient, DataAPIError):
+    """The request did not complete: timeout, refused or dropped connection."""
+
+
+class TLSVerificationError(DataAPIError):
+    """The server's certificate could not be verified against the trusted CAs."""
+
+
+class HTTPStatusError(DataAPIError):
+    """A non-JSON answer, e.g. an HTML error page from the web server."""
+
+
+class ServerBusyError(Transient, HTTPStatusError):
+    """429 or 5xx from the web server: slow down and try again."""
+
+    def __init__(
+        self, message: str, *, http_status: int | None = None, retry_after: float | None
+    ) -> None:
+        super().__init__(message, http_status=http_status)
+        self.retry_after = retry_after
+
+
+class FileMakerError(DataAPIError):
+    """FileMaker answered with a non-zero error code."""
+
+    def __init__(
+        self, code: int, message: str, *, http_status: int | None = None
+    ) -> None:
+        super().__init__(f"FileMaker error {code}: {message}", http_status=http_status)
+        self.code = code
+        self.fm_message = message
+
+
+class InvalidTokenError(Transient, FileMakerError):
+    """952: the session token expired or was never valid; log in again."""
+
+
+class AuthenticationError(FileMakerError):
+    """212 (or 10 at login): the account name or password is wrong."""
+
+
+class NoRecordsMatchError(FileMakerError):
+    """401: a find request matched no records (an empty result, not a failure)."""
+
+
+class RecordMissingError(FileMakerError):
+    """101: no record with that id, or an empty range."""
+
+
+class FieldMissingError(FileMakerError):
+    """102: a field named in the request is not on the layout."""
+
+
+class LayoutMissingError(FileMakerError):
+    """105: no layout by that name in the database."""
+
+
+class ModIdMismatchError(FileMakerError):
+    """306: the record changed since its modId was read."""
+
+
+class TooManySessionsError(Transient, FileMakerError):
+    """956 / 812: the host has no room for another session or request right now."""
+
+
+class ContainerError(DataAPIError):
+    """A container could not be downloaded."""
+
+
+class ContainerUnauthorizedError(ContainerError):
+    """401 from the streaming URL: the URL expired; read the record again."""
+
+
+class ContainerTooLargeError(ContainerError):
+    """The container is larger than the configured maximum size."""
+
+
+_BY_CODE: dict[int, type[FileMakerError]] = {
+    952: InvalidTokenError,
+    212: AuthenticationError,
+    401: NoRecordsMatchError,
+    101: RecordMissingError,
+    102: FieldMissingError,
+    105: LayoutMissingError,
+    306: ModIdMismatchError,
+    956: TooManySessionsError,
+    812: TooManySessionsError,
+}
+
+
+def filemaker_error(code: int, message: str, http_status: int | None) -> FileMakerError:
+    """The most specific FileMakerError class for a code."""
+    return _BY_CODE.get(code, FileMakerError)(code, message, http_status=http_status)
