@@ -85,6 +85,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+    # Tests run import workers in threads: an in-memory shared-cache database
+    # would use table locks that ignore the busy timeout, so tests use a file.
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = str(
+        STATE_DIR / "test-db.sqlite3"
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -104,7 +104,13 @@ class LedgerEntry(models.Model):
         on_delete=models.SET_NULL,
         related_name="entries",
     )
+    # Facts that let a rerun skip finished steps: when the object was stored,
+    # when the database rows were committed, when FileMaker was told (and the
+    # record's modId after that write, to notice later edits).
+    uploaded_at = models.DateTimeField(null=True, blank=True)
+    persisted_at = models.DateTimeField(null=True, blank=True)
     exported_at = models.DateTimeField(null=True, blank=True)
+    exported_mod_id = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

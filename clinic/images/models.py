@@ -70,7 +70,7 @@ class Image(models.Model):
     file_size = models.BigIntegerField()
     uploaded_at = models.DateTimeField(auto_now_add=True)
     # The exact FileMaker Type ("Left Planter" and all), shown as the category.
-    category = models.CharField(max_length=100, blank=True)
+    category = models.CharField(max_length=200, blank=True)
 
     filemaker_id = models.UUIDField(
         null=True,
@@ -80,7 +80,7 @@ class Image(models.Model):
     )
     # null=True as in the Nexus app's existing schema (the plan's Phase 4).
     filemaker_type = models.CharField(  # noqa: DJ001
-        max_length=100,
+        max_length=200,
         null=True,
         blank=True,
         help_text="Original FileMaker image type",

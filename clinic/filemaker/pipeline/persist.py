@@ -1,0 +1,82 @@
+"""Database rows for an uploaded image, in one short transaction.
+
+Runs after the upload, never around it: a transaction held open across a
+network call would block other workers' writes for as long as S3 takes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.db import transaction
+
+from clinic.filemaker import ledger
+from clinic.filemaker.models import LedgerEntry
+from clinic.images.models import Image
+from clinic.images.models import ImageBatch
+from clinic.images.models import ImportSource
+from clinic.patients.models import Patient
+
+
+class PersistConflictError(Exception):
+    """An Image with this FileMaker id already exists with another object key."""
+
+
+def batch_name(date: dt.date | None) -> str:
+    if date is None:
+        return "Unknown date (FileMaker Import)"
+    return f"{date.day} {date:%b %Y} (FileMaker Import)"
+
+
+def find_patient(contact_id: str) -> Patient | None:
+    if not contact_id:
+        return None
+    return Patient.objects.filter(filemaker_id=contact_id.upper()).first()
+
+
+def batch_for(patient: Patient, date: dt.date | None) -> tuple[ImageBatch, bool]:
+    """The patient's imported batch for a date; the database keeps it unique."""
+    return ImageBatch.objects.get_or_create(
+        patient=patient,
+        captured_date=date,
+        import_source=ImportSource.FILEMAKER_IMPORT,
+        defaults={"batch_name": batch_name(date)},
+    )
+
+
+def persist(entry: LedgerEntry, patient: Patient | None) -> bool:
+    """Create the batch (if new) and the Image, and note both on the ledger.
+
+    Returns True when a new batch was created. An unlinked image gets no rows
+    (it has no batch) but its ledger entry is moved on all the same.
+    """
+    with transaction.atomic():
+        if patient is None:
+            ledger.record_persisted(entry, image=None, patient=None)
+            return False
+        batch, created = batch_for(patient, entry.image_date)
+        image, image_created = Image.objects.get_or_create(
+            filemaker_id=uuid.UUID(entry.filemaker_id),
+            defaults={
+                "batch": batch,
+                "s3_key": entry.s3_key,
+                "original_filename": entry.original_filename,
+                "file_size": entry.size or 0,
+                "category": entry.image_type,
+                "filemaker_type": entry.image_type,
+                "filemaker_date": entry.image_date,
+                "content_type": entry.content_type,
+                "sha256": entry.sha256,
+                "width": entry.width,
+                "height": entry.height,
+                "container_field": entry.container_field,
+            },
+        )
+        if not image_created and image.s3_key != entry.s3_key:
+            raise PersistConflictError(
+                f"Image for FileMaker id {entry.filemaker_id} already exists "
+                f"with key {image.s3_key}"
+            )
+        ledger.record_persisted(entry, image=image, patient=patient)
+        return created
