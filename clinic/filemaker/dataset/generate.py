@@ -30,9 +30,7 @@ import json
 import math
 import random
 import shutil
-import uuid
 from dataclasses import dataclass
-from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +39,15 @@ from clinic.filemaker.dataset.format import LayoutSpec
 from clinic.filemaker.dataset.format import atomic_write_text
 from clinic.filemaker.dataset.format import write_dataset_json
 from clinic.filemaker.dataset.pictures import SIZE_FACTORS
+from clinic.filemaker.dataset.pictures import Encoded
 from clinic.filemaker.dataset.pictures import Picture
 from clinic.filemaker.dataset.pictures import make_pool
 from clinic.filemaker.dataset.pictures import stamp
+from clinic.filemaker.dataset.plan import LAST_DAY
+from clinic.filemaker.dataset.plan import SHARES
+from clinic.filemaker.dataset.plan import ClinicPlan
+from clinic.filemaker.dataset.plan import PlannedImage
+from clinic.filemaker.dataset.plan import plan_clinic
 from clinic.filemaker.fields import ContactFields
 from clinic.filemaker.fields import ImageFields
 
@@ -60,46 +64,6 @@ IMPORTED = "imported"
 IMPORTED_UNLINKED = "imported_unlinked"
 SKIPPED = "skipped"
 
-# Exactly as FileMaker spells them, "Planter" typos included.
-IMAGE_TYPES = (
-    "Left Dorsal",
-    "Left Medial",
-    "Left Planter",
-    "Planter",
-    "Posterior",
-    "L-Brannock",
-    "Shoe Box",
-    "Side and bottom of shoes",
-    "Soles of shoes",
-)
-
-# Share of images carrying each planted defect. The first five are container
-# profiles and exclusive; the others combine with them. From 100 images up,
-# each appears at least once so the migration's tests can rely on it.
-SHARES = {
-    "full_empty": 0.05,  # image_Full empty, smaller sizes present
-    "only_small_sizes": 0.01,  # only image_medium / image_small
-    "all_empty": 0.01,  # no container at all: skipped
-    "full_truncated": 0.005,  # image_Full cut short: fall back
-    "full_not_image": 0.003,  # a PDF or text behind a .jpg name
-    "png": 0.05,
-    "undated": 0.02,
-    "missing_contact": 0.03,  # id_Contact not in API_Contacts
-    "thumbnail_empty": 0.02,  # Recovered empty
-}
-PROFILES = (
-    "full_empty",
-    "only_small_sizes",
-    "all_empty",
-    "full_truncated",
-    "full_not_image",
-)
-ALWAYS_PLANTED_FROM = 100
-
-IMAGES_PER_PATIENT = 5.1
-VISIT_SIZE_WEIGHTS = (12, 18, 24, 22, 14, 10)  # 1..6 photos per visit
-FIRST_DAY = dt.date(2014, 1, 1)
-LAST_DAY = dt.date(2025, 10, 31)
 MEDIAN_FULL_BYTES = 170 * 1024
 ACCOUNTS = ("Admin", "Jono", "Reception", "Kate", "Sam")
 FIRST_NAMES = (
@@ -142,23 +106,6 @@ class GenerationSummary:
         out = dict(vars(self))
         del out["out_dir"]
         return out
-
-
-@dataclass
-class _Patient:
-    id: str
-    images: int
-    in_contacts: bool = True
-
-
-@dataclass
-class _Image:
-    id: str
-    patient: _Patient
-    day: dt.date
-    created: dt.datetime
-    type: str
-    defects: set[str] = field(default_factory=set)
 
 
 def account_password(seed: int) -> str:
@@ -231,9 +178,7 @@ def generate_dataset(
         encoding="utf-8",
     )
     rng = random.Random(seed)
-    patients = _plan_patients(rng, images)
-    plan = _plan_images(rng, patients)
-    _plant_defects(rng, plan, patients)
+    plan = plan_clinic(rng, images)
     # Pictures come from their own stream so the record plan above does not
     # depend on how many pictures are drawn.
     pool_rng = random.Random(f"synthetic-clinic-pictures:{seed}")
@@ -245,13 +190,13 @@ def generate_dataset(
     records_dir.mkdir()
     expected: dict[str, Any] = {}
     with (records_dir / f"{IMAGES_LAYOUT}.jsonl").open("w", encoding="utf-8") as fh:
-        for record_id, image in enumerate(plan, start=1):
+        for record_id, image in enumerate(plan.images, start=1):
             data, oracle = writer.write(record_id, image)
             fh.write(json.dumps(data) + "\n")
             expected[str(record_id)] = oracle
-    contacts = _write_contacts(rng, records_dir, patients, contact_fields)
+    _write_contacts(rng, records_dir, plan.contact_ids, contact_fields)
 
-    summary = _summarise(out, seed, plan, patients, contacts, expected, writer)
+    summary = _summarise(out, seed, plan, expected, writer)
     atomic_write_text(
         out / EXPECTED,
         json.dumps({"format": 1, "summary": summary.to_json(), "records": expected})
@@ -287,97 +232,6 @@ def _prepare_dir(out: Path, force: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def _new_id(rng: random.Random, seen: set[str]) -> str:
-    while True:
-        value = str(uuid.UUID(int=rng.getrandbits(128), version=4)).upper()
-        if value not in seen:
-            seen.add(value)
-            return value
-
-
-def _share(n: int, name: str) -> int:
-    count = round(n * SHARES[name])
-    return max(count, 1) if n >= ALWAYS_PLANTED_FROM else count
-
-
-def _plan_patients(rng: random.Random, images: int) -> list[_Patient]:
-    n = max(1, round(images / IMAGES_PER_PATIENT))
-    seen: set[str] = set()
-    patients = [_Patient(_new_id(rng, seen), 1) for _ in range(n)]
-    # Everyone has at least one image; the rest go mostly to a few regulars.
-    weights = [rng.lognormvariate(0, 0.9) for _ in patients]
-    for i in rng.choices(range(n), weights, k=images - n):
-        patients[i].images += 1
-    return patients
-
-
-def _plan_images(rng: random.Random, patients: list[_Patient]) -> list[_Image]:
-    seen = {p.id for p in patients}
-    span = (LAST_DAY - FIRST_DAY).days + 1
-    plan: list[_Image] = []
-    for patient in patients:
-        sizes = []
-        left = patient.images
-        while left:
-            size = min(left, rng.choices(range(1, 7), VISIT_SIZE_WEIGHTS)[0])
-            sizes.append(size)
-            left -= size
-        # A patient's visits cluster in a window of a few months to years.
-        window = min(span, max(len(sizes) * 7, rng.randrange(30, 2000)))
-        start = rng.randrange(span - window + 1)
-        days = sorted(rng.sample(range(start, start + window), len(sizes)))
-        for size, day_offset in zip(sizes, days, strict=True):
-            day = FIRST_DAY + dt.timedelta(days=day_offset)
-            at = dt.datetime.combine(day, dt.time(8)) + dt.timedelta(
-                seconds=rng.randrange(9 * 3600)
-            )
-            for image_type in rng.sample(IMAGE_TYPES, size):
-                at += dt.timedelta(seconds=rng.randrange(15, 120))
-                plan.append(_Image(_new_id(rng, seen), patient, day, at, image_type))
-    # FileMaker numbers records in creation order.
-    plan.sort(key=lambda image: image.created)
-    return plan
-
-
-def _plant_defects(
-    rng: random.Random, plan: list[_Image], patients: list[_Patient]
-) -> None:
-    n = len(plan)
-    counts = [_share(n, name) for name in PROFILES]
-    chosen = rng.sample(range(n), sum(counts))
-    for name, count in zip(PROFILES, counts, strict=True):
-        for i in chosen[:count]:
-            plan[i].defects.add(name)
-        chosen = chosen[count:]
-    # A PNG with no picture at all or a PDF in image_Full would plant nothing.
-    can_be_png = [
-        i for i, image in enumerate(plan)
-        if not image.defects & {"all_empty", "full_not_image"}
-    ]  # fmt: skip
-    for name, candidates in (
-        ("png", can_be_png),
-        ("undated", range(n)),
-        ("thumbnail_empty", range(n)),
-    ):
-        for i in rng.sample(candidates, min(len(candidates), _share(n, name))):
-            plan[i].defects.add(name)
-    # Contacts go missing a whole patient at a time, as when a patient was
-    # deleted from Contacts but their images stayed.
-    target = remaining = _share(n, "missing_contact")
-    others = rng.sample(patients, len(patients))[1:]  # never every patient
-    for patient in others:
-        if patient.images <= remaining:
-            patient.in_contacts = False
-            remaining -= patient.images
-        if not remaining:
-            break
-    if target and remaining == target and others:
-        min(others, key=lambda p: p.images).in_contacts = False
-    for image in plan:
-        if not image.patient.in_contacts:
-            image.defects.add("missing_contact")
-
-
 class _ContainerWriter:
     """Writes one record's container files and works out its expected outcome."""
 
@@ -397,14 +251,14 @@ class _ContainerWriter:
         self.bytes = 0
 
     def write(
-        self, record_id: int, image: _Image
+        self, record_id: int, image: PlannedImage
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         f, rng, defects = self.f, self.rng, image.defects
         picture = self._pick(rng, "png" in defects)
         present = self._present_sizes(rng, defects)
         values = dict.fromkeys((*f.containers, f.thumbnail), "")
         passed_over: dict[str, str] = {}
-        chosen: tuple[str, bytes, Any] | None = None
+        chosen: tuple[str, bytes, Encoded] | None = None
         for index, name in enumerate(f.containers):
             if index not in present:
                 if chosen is None:
@@ -413,13 +267,8 @@ class _ContainerWriter:
             encoded = picture.sizes[index]
             data = stamp(encoded.data, encoded.format, f"{image.id}/{name}".encode())
             reason = ""
-            if index == 0 and "full_truncated" in defects:
-                data, reason = (
-                    data[: round(len(data) * rng.uniform(0.4, 0.7))],
-                    "truncated",
-                )
-            elif index == 0 and "full_not_image" in defects:
-                data, reason = _not_image(rng, image.id), "not_image"
+            if index == 0:
+                data, reason = _damage(rng, defects, data, image.id)
             values[name] = self._save(image.id, name, encoded.ext, data)
             if chosen is None:
                 if reason:
@@ -496,7 +345,11 @@ class _ContainerWriter:
         return relative
 
     def _field_data(
-        self, record_id: int, image: _Image, values: dict[str, str], picture: Picture
+        self,
+        record_id: int,
+        image: PlannedImage,
+        values: dict[str, str],
+        picture: Picture,
     ) -> dict[str, Any]:
         f, rng = self.f, self.rng
         ext = picture.sizes[0].ext
@@ -515,9 +368,7 @@ class _ContainerWriter:
         data: dict[str, Any] = {
             f.id: image.id,
             f.contact_id: image.patient.id,
-            f.date: ""
-            if "undated" in image.defects
-            else image.day.strftime("%m/%d/%Y"),
+            f.date: image.day.strftime("%m/%d/%Y") if image.dated else "",
             f.type: image.type,
             **values,
             f.filename: filename,
@@ -534,6 +385,19 @@ class _ContainerWriter:
             f.modified_at: modified.strftime("%m/%d/%Y %H:%M:%S"),
         }
         return data
+
+
+def _damage(
+    rng: random.Random, defects: set[str], data: bytes, image_id: str
+) -> tuple[bytes, str]:
+    """Plant image_Full's defect, if any; return the bytes and why they fail."""
+    if "full_truncated" in defects:
+        # Cut well before the end so Pillow's full load() fails, as an
+        # interrupted insert into the container would leave it.
+        return data[: round(len(data) * rng.uniform(0.4, 0.7))], "truncated"
+    if "full_not_image" in defects:
+        return _not_image(rng, image_id), "not_image"
+    return data, ""
 
 
 def _not_image(rng: random.Random, image_id: str) -> bytes:
@@ -556,16 +420,11 @@ def _filesize(size: int) -> str:
 def _write_contacts(
     rng: random.Random,
     records_dir: Path,
-    patients: list[_Patient],
+    contact_ids: list[str],
     fields: ContactFields,
-) -> int:
-    seen = {p.id for p in patients}
-    # Some contacts never had photos taken; they sit among the others.
-    ids = [p.id for p in patients if p.in_contacts]
-    for _ in range(round(len(patients) * 0.08)):
-        ids.insert(rng.randrange(len(ids) + 1), _new_id(rng, seen))
+) -> None:
     with (records_dir / f"{CONTACTS_LAYOUT}.jsonl").open("w", encoding="utf-8") as fh:
-        for contact_id in ids:
+        for contact_id in contact_ids:
             born = dt.date(1930, 1, 1) + dt.timedelta(days=rng.randrange(80 * 365))
             record = {
                 fields.id: contact_id,
@@ -574,15 +433,12 @@ def _write_contacts(
                 fields.date_of_birth: born.strftime("%m/%d/%Y"),
             }
             fh.write(json.dumps(record) + "\n")
-    return len(ids)
 
 
 def _summarise(
     out: Path,
     seed: int,
-    plan: list[_Image],
-    patients: list[_Patient],
-    contacts: int,
+    plan: ClinicPlan,
     expected: dict[str, Any],
     writer: _ContainerWriter,
 ) -> GenerationSummary:
@@ -591,7 +447,7 @@ def _summarise(
     content_types: dict[str, int] = {}
     defects = dict.fromkeys(SHARES, 0)
     batches = set()
-    for image, oracle in zip(plan, expected.values(), strict=True):
+    for image, oracle in zip(plan.images, expected.values(), strict=True):
         outcomes[oracle["outcome"]] += 1
         for name in oracle["defects"]:
             defects[name] += 1
@@ -601,15 +457,14 @@ def _summarise(
             content_types[ctype] = content_types.get(ctype, 0) + 1
         if oracle["outcome"] == IMPORTED:
             # One ImageBatch per patient per date; undated images share one.
-            undated = "undated" in image.defects
-            batches.add((image.patient.id, None if undated else image.day))
+            batches.add((image.patient.id, image.day if image.dated else None))
     return GenerationSummary(
         out_dir=out,
         seed=seed,
-        images=len(plan),
-        patients=len(patients),
-        contacts=contacts,
-        missing_patients=sum(not p.in_contacts for p in patients),
+        images=len(plan.images),
+        patients=len(plan.patients),
+        contacts=len(plan.contact_ids),
+        missing_patients=sum(not p.in_contacts for p in plan.patients),
         batches=len(batches),
         files=writer.files,
         bytes=writer.bytes,

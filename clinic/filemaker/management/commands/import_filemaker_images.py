@@ -1,0 +1,90 @@
+"""Import every unexported FileMaker image into S3 and the ImageBatch/Image models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand
+from django.core.management.base import CommandError
+from django.core.management.base import CommandParser
+
+from clinic.filemaker.dataapi import DataAPIError
+from clinic.filemaker.pipeline import ImportAborted
+from clinic.filemaker.pipeline import ImportOptions
+from clinic.filemaker.pipeline import ImportRunner
+from clinic.filemaker.pipeline.config import FileMakerSettings
+from clinic.filemaker.pipeline.config import object_store
+from clinic.filemaker.pipeline.progress import Progress
+from clinic.filemaker.pipeline.summary import format_summary
+from clinic.filemaker.runlock import LockHeldError
+from clinic.filemaker.s3store import StoreError
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--limit", type=positive_int, help="import exactly N records"
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="read FileMaker, write nothing but the report",
+        )
+        parser.add_argument("--workers", type=positive_int, default=16)
+        parser.add_argument("--page-size", type=positive_int, default=100)
+        parser.add_argument(
+            "--report", type=Path, help="where to write the JSON report"
+        )
+        parser.add_argument(
+            "--use-thumbnail-fallback",
+            action="store_true",
+            help="accept the Recovered thumbnail when no other size is usable",
+        )
+
+    def handle(self, *args, **options) -> None:
+        run_options = ImportOptions(
+            limit=options["limit"],
+            dry_run=options["dry_run"],
+            workers=options["workers"],
+            page_size=options["page_size"],
+            report_path=options["report"],
+            use_thumbnail=options["use_thumbnail_fallback"],
+        )
+        try:
+            fm = FileMakerSettings.from_settings()
+            store = object_store(max_pool=run_options.workers)
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from exc
+        # The bar writes carriage returns itself: give it the raw stream, not
+        # the wrapper that appends a newline to every write.
+        progress = Progress(getattr(self.stdout, "_out", self.stdout))
+        try:
+            with fm.client(max_concurrency=run_options.workers) as client:
+                runner = ImportRunner(
+                    run_options,
+                    fm,
+                    client=client,
+                    store=store,
+                    progress=progress,
+                    report_dir=Path(settings.STATE_DIR) / "reports",
+                )
+                result = runner.execute()
+        except (ImportAborted, LockHeldError, DataAPIError, StoreError) as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(format_summary(result))
+        if result.failed:
+            raise CommandError(
+                f"{result.failed} record(s) failed; see {result.report_path}. "
+                "Running the import again retries them."
+            )

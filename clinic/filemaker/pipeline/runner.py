@@ -1,0 +1,614 @@
+"""The import run: page FileMaker, and have workers take each record end to end.
+
+    main thread   pages unexported records by recid, registers each on the
+                  ledger, and hands it to the workers through a bounded queue
+    N workers     download + check -> upload -> database rows -> write-back,
+                  each record's steps in order, many records at once
+
+The queue is bounded, so paging never runs far ahead of the workers and memory
+stays flat whatever the number of records. Per record the order of effects is
+fixed (S3, then the database, then FileMaker) and every step is idempotent, so
+a crash anywhere is repaired by running again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+
+from django.db import DatabaseError
+from django.db import connections
+from django.utils import timezone
+
+from clinic.filemaker import ledger
+from clinic.filemaker.dataapi import DataAPIClient
+from clinic.filemaker.dataapi import DataAPIError
+from clinic.filemaker.dataapi import FieldMeta
+from clinic.filemaker.models import ImportRun
+from clinic.filemaker.models import LedgerEntry
+from clinic.filemaker.models import RunStatus
+from clinic.filemaker.models import State
+from clinic.filemaker.pipeline import keys
+from clinic.filemaker.pipeline.config import FileMakerSettings
+from clinic.filemaker.pipeline.mark import mark_exported
+from clinic.filemaker.pipeline.persist import PersistConflictError
+from clinic.filemaker.pipeline.persist import find_patient
+from clinic.filemaker.pipeline.persist import persist
+from clinic.filemaker.pipeline.progress import Progress
+from clinic.filemaker.pipeline.report import RecordOutcome
+from clinic.filemaker.pipeline.report import ReportWriter
+from clinic.filemaker.pipeline.select import ChecksumMismatchError
+from clinic.filemaker.pipeline.select import NoUsableImageError
+from clinic.filemaker.pipeline.select import choose_container
+from clinic.filemaker.pipeline.source import SourceRecord
+from clinic.filemaker.pipeline.source import iter_unexported
+from clinic.filemaker.pipeline.source import iter_without_recid
+from clinic.filemaker.pipeline.source import parse_record
+from clinic.filemaker.runlock import RunLockHandle
+from clinic.filemaker.s3store import ObjectConflictError
+from clinic.filemaker.s3store import ObjectStore
+from clinic.filemaker.s3store import StoreError
+from clinic.patients.models import Patient
+
+logger = logging.getLogger(__name__)
+
+LOCK_NAME = "import_filemaker_images"
+OUTCOMES = ("imported", "imported_unlinked", "skipped", "failed")
+
+
+class ImportAborted(Exception):
+    """The run could not start or continue (a setting, the layout, the lock)."""
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    limit: int | None = None
+    dry_run: bool = False
+    workers: int = 16
+    page_size: int = 100
+    report_path: Path | None = None
+    use_thumbnail: bool = False
+    max_bytes: int = 200 * 1024 * 1024
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "limit": self.limit,
+            "dry_run": self.dry_run,
+            "workers": self.workers,
+            "page_size": self.page_size,
+            "use_thumbnail": self.use_thumbnail,
+            "max_bytes": self.max_bytes,
+        }
+
+
+@dataclass
+class ImportResult:
+    run_id: int | None
+    totals: dict[str, int]
+    container_usage: dict[str, int]
+    batches_created: int
+    bytes: int
+    seconds: float
+    report_path: Path
+    status: str
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def seen(self) -> int:
+        return sum(self.totals.values())
+
+    @property
+    def failed(self) -> int:
+        return self.totals.get("failed", 0)
+
+
+class _Budget:
+    """--limit N: at most N records imported, counting those still in flight."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self.imported = 0
+        self.in_flight = 0
+        self._cond = threading.Condition()
+
+    def acquire(self) -> bool:
+        with self._cond:
+            if self.limit is None:
+                self.in_flight += 1
+                return True
+            while self.imported + self.in_flight >= self.limit:
+                if self.imported >= self.limit:
+                    return False
+                self._cond.wait()
+            self.in_flight += 1
+            return True
+
+    def release(self, imported: bool) -> None:
+        with self._cond:
+            self.in_flight -= 1
+            if imported:
+                self.imported += 1
+            self._cond.notify_all()
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.outcomes: Counter[str] = Counter(dict.fromkeys(OUTCOMES, 0))
+        self.reasons: Counter[str] = Counter()
+        self.fields: Counter[str] = Counter()
+        self.batches = 0
+        self.bytes = 0
+
+    def add(self, outcome: RecordOutcome) -> None:
+        with self.lock:
+            self.outcomes[outcome.outcome] += 1
+            if outcome.reason:
+                self.reasons[f"{outcome.outcome}:{outcome.reason}"] += 1
+            if outcome.outcome in ("imported", "imported_unlinked"):
+                self.fields[outcome.container_field] += 1
+                self.bytes += outcome.size
+            self.batches += int(outcome.batch_created)
+
+
+class ImportRunner:
+    def __init__(
+        self,
+        options: ImportOptions,
+        fm: FileMakerSettings,
+        *,
+        client: DataAPIClient,
+        store: ObjectStore,
+        progress: Progress,
+        report_dir: Path,
+    ) -> None:
+        self.options = options
+        self.fm = fm
+        self.fields = fm.image_fields
+        self.client = client
+        self.store = store
+        self.progress = progress
+        self.report_dir = report_dir
+        self.tally = _Tally()
+        self.budget = _Budget(options.limit)
+        self.stop = threading.Event()
+        self.run: ImportRun | None = None
+        self.layout_fields: dict[str, FieldMeta] = {}
+        # Dry runs write nothing, so what they would create is tracked here.
+        self._planned_ids: set[str] = set()
+        self._planned_batches: set[tuple[Any, dt.date | None]] = set()
+        self._planned_lock = threading.Lock()
+
+    # -- the run ---------------------------------------------------------------
+
+    def execute(self) -> ImportResult:
+        started = time.monotonic()
+        lock = None
+        if not self.options.dry_run:
+            self.run = ImportRun.objects.create(options=self.options.as_json())
+            try:
+                lock = RunLockHandle(LOCK_NAME, self.run)
+            except Exception:
+                self.run.delete()
+                raise
+            lock.start_heartbeat()
+        report = ReportWriter(self._report_path())
+        status = RunStatus.INTERRUPTED
+        try:
+            self._check_layout()
+            if not self.options.dry_run:
+                self._finish_marked_entries(report)
+            self._process_all(report)
+            status = (
+                RunStatus.FAILED
+                if self.tally.outcomes["failed"]
+                else RunStatus.COMPLETED
+            )
+        finally:
+            seconds = time.monotonic() - started
+            result = self._result(status, seconds, report)
+            if lock is not None:
+                lock.release()
+        return result
+
+    def _report_path(self) -> Path:
+        if self.options.report_path:
+            return Path(self.options.report_path)
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+        name = f"dry-run-{stamp}" if self.options.dry_run else f"run-{self.run.pk}"
+        return self.report_dir / f"import-{name}.json"
+
+    def _check_layout(self) -> None:
+        layout = self.fm.layout
+        self.layout_fields = self.client.layout_fields(layout)
+        f = self.fields
+        required = [f.id, f.contact_id, f.date, f.type, f.export_date, f.recid]
+        missing = [name for name in required if name not in self.layout_fields]
+        containers = [c for c in f.containers if c in self.layout_fields]
+        if not containers:
+            missing.append(" / ".join(f.containers))
+        if missing:
+            raise ImportAborted(
+                f"layout {layout!r} lacks field(s): {', '.join(missing)}; place them "
+                "on the layout or set FM_FIELDS (see README.md, Preparing FileMaker)"
+            )
+
+    def _finish_marked_entries(self, report: ReportWriter) -> None:
+        """Entries a crash left after FileMaker was told, but before the ledger was."""
+        unfinished = LedgerEntry.objects.filter(
+            persisted_at__isnull=False, exported_at__isnull=True
+        ).exclude(state__in=(State.IMPORTED, State.IMPORTED_UNLINKED))
+        for entry in unfinished.iterator():
+            record = self.client.get_record(self.fm.layout, entry.record_id)
+            if record.get(self.fields.export_date):
+                ledger.record_exported(entry, mod_id=record.mod_id)
+                outcome = self._success(entry, batch_created=False)
+                outcome.detail = "finished from an earlier run's crash"
+                self._finish(outcome, report)
+
+    def _process_all(self, report: ReportWriter) -> None:
+        work: queue.Queue[tuple[SourceRecord, LedgerEntry | None] | None] = queue.Queue(
+            maxsize=self.options.workers * 2
+        )
+        workers = [
+            threading.Thread(
+                target=self._work, args=(work, report), name=f"import-worker-{i}"
+            )
+            for i in range(self.options.workers)
+        ]
+        for thread in workers:
+            thread.start()
+        try:
+            self._produce(work, report)
+        except BaseException:
+            self.stop.set()
+            raise
+        finally:
+            for _ in workers:
+                work.put(None)
+            for thread in workers:
+                thread.join()
+            self.progress.close()
+
+    def _produce(self, work: queue.Queue, report: ReportWriter) -> None:
+        started = False
+        stream = iter_unexported(
+            self.client, self.fm.layout, self.fields, page_size=self.options.page_size
+        )
+        for record, found in stream:
+            if not started:
+                self.progress.start(
+                    min(found, self.options.limit) if self.options.limit else found
+                )
+                started = True
+            if self.stop.is_set():
+                return
+            src = parse_record(
+                record, self.fields, use_thumbnail=self.options.use_thumbnail
+            )
+            if self._settled_without_work(src, report):
+                continue
+            if not self.budget.acquire():
+                return
+            entry = None if self.options.dry_run else ledger.register(src, self.run)
+            work.put((src, entry))
+        if not started:
+            self.progress.start(0)
+        if self.options.limit is None:
+            for record in iter_without_recid(self.client, self.fm.layout, self.fields):
+                src = parse_record(
+                    record, self.fields, use_thumbnail=self.options.use_thumbnail
+                )
+                self._settle(
+                    src,
+                    report,
+                    "skipped",
+                    "no_recid",
+                    "the recid field is empty, so the record cannot be paged",
+                )
+
+    def _settled_without_work(self, src: SourceRecord, report: ReportWriter) -> bool:
+        """Outcomes decided from the record alone, before any download."""
+        if src.filemaker_id is None:
+            self._settle(
+                src,
+                report,
+                "skipped",
+                "invalid_filemaker_id",
+                "the id field is not a UUID; nothing reaches S3 unvalidated",
+            )
+            return True
+        previous = LedgerEntry.objects.filter(record_id=src.record_id).first()
+        if (
+            previous is not None
+            and previous.state == State.SKIPPED
+            and previous.mod_id == src.mod_id
+            and previous.reason != ledger.DUPLICATE_ID
+        ):
+            # Unchanged since it was found to hold no usable image: say so again
+            # without downloading it again (a second run changes nothing).
+            self._finish(
+                self._outcome(
+                    src,
+                    "skipped",
+                    previous.reason,
+                    f"unchanged since run {previous.run_id}: {previous.detail}",
+                ),
+                report,
+            )
+            return True
+        if self._is_duplicate(src):
+            self._settle(
+                src,
+                report,
+                "skipped",
+                ledger.DUPLICATE_ID,
+                "another FileMaker record has the same id",
+            )
+            return True
+        return False
+
+    def _is_duplicate(self, src: SourceRecord) -> bool:
+        assert src.filemaker_id is not None
+        if ledger.duplicate_of(src) is not None:
+            return True
+        if self.options.dry_run:
+            with self._planned_lock:
+                if src.filemaker_id in self._planned_ids:
+                    return True
+                self._planned_ids.add(src.filemaker_id)
+        return False
+
+    def _settle(
+        self,
+        src: SourceRecord,
+        report: ReportWriter,
+        outcome: str,
+        reason: str,
+        detail: str,
+    ) -> None:
+        if not self.options.dry_run:
+            entry = ledger.register(src, self.run)
+            ledger.record_skipped(entry, reason=reason, detail=detail, fields_tried=[])
+        self._finish(self._outcome(src, outcome, reason, detail), report)
+
+    # -- one record ------------------------------------------------------------
+
+    def _work(self, work: queue.Queue, report: ReportWriter) -> None:
+        try:
+            while True:
+                item = work.get()
+                if item is None:
+                    return
+                src, entry = item
+                outcome = None
+                try:
+                    outcome = self._process(src, entry)
+                except Exception as exc:
+                    # A bug, not a data problem: record it against this record
+                    # and keep going; the run ends "failed" and says why.
+                    logger.exception("record %s: unexpected error", src.filemaker_id)
+                    outcome = self._outcome(
+                        src, "failed", "unexpected_error", repr(exc)
+                    )
+                    if entry is not None:
+                        ledger.record_failed(
+                            entry, reason="unexpected_error", error=repr(exc)
+                        )
+                finally:
+                    imported = outcome is not None and outcome.outcome in (
+                        "imported",
+                        "imported_unlinked",
+                    )
+                    self.budget.release(imported)
+                if outcome is not None:
+                    self._finish(outcome, report)
+        finally:
+            connections.close_all()
+
+    def _process(self, src: SourceRecord, entry: LedgerEntry | None) -> RecordOutcome:
+        step = ledger.STEP_SELECT if entry is None else ledger.next_step(entry)
+        if step == ledger.STEP_SELECT:
+            uploaded = self._select_and_upload(src, entry)
+            if entry is None or isinstance(uploaded, RecordOutcome):
+                return uploaded  # dry-run prediction, skip or failure
+            step = ledger.STEP_PERSIST
+        assert entry is not None
+        batch_created = False
+        if step == ledger.STEP_PERSIST:
+            try:
+                batch_created = persist(entry, entry.patient)
+            except (DatabaseError, PersistConflictError) as exc:
+                return self._fail(src, entry, "database_write_failed", exc)
+        if entry.exported_at is None:
+            try:
+                mod_id = mark_exported(
+                    self.client, self.fm.layout, entry, self.fields, self.layout_fields
+                )
+            except DataAPIError as exc:
+                return self._fail(src, entry, "filemaker_writeback_failed", exc)
+            ledger.record_exported(entry, mod_id=mod_id)
+        return self._success(entry, batch_created=batch_created)
+
+    def _select_and_upload(
+        self, src: SourceRecord, entry: LedgerEntry | None
+    ) -> RecordOutcome | None:
+        if entry is not None:
+            ledger.start_attempt(entry)
+        patient = find_patient(src.contact_id)
+        try:
+            chosen = choose_container(
+                self.client,
+                self.fm.layout,
+                src,
+                max_bytes=self.options.max_bytes,
+                md5_of=self.fields.md5_of,
+            )
+        except NoUsableImageError as exc:
+            if entry is not None:
+                ledger.record_skipped(
+                    entry, reason=exc.reason, detail=exc.detail, fields_tried=exc.tried
+                )
+            outcome = self._outcome(src, "skipped", exc.reason, exc.detail)
+            outcome.fields_tried = exc.tried
+            return outcome
+        except ChecksumMismatchError as exc:
+            return self._fail(src, entry, "md5_mismatch", exc, tried=exc.tried)
+        except DataAPIError as exc:
+            return self._fail(src, entry, "download_failed", exc)
+        try:
+            key = self._key(src, patient, chosen.info.type.extension)
+            download = chosen.download
+            if entry is None:
+                return self._predict(src, patient, key, chosen)
+            try:
+                self.store.put_create_only(
+                    key,
+                    chosen.body,
+                    sha256=download.sha256,
+                    content_type=chosen.info.type.content_type,
+                )
+            except ObjectConflictError as exc:
+                return self._fail(src, entry, "s3_conflict", exc, tried=chosen.tried)
+            except StoreError as exc:
+                return self._fail(src, entry, "s3_put_failed", exc, tried=chosen.tried)
+            ledger.record_upload(
+                entry,
+                container_field=chosen.field,
+                fields_tried=chosen.tried,
+                size=download.size,
+                sha256=download.sha256,
+                content_type=chosen.info.type.content_type,
+                width=chosen.info.width,
+                height=chosen.info.height,
+                s3_key=key,
+            )
+            entry.patient = patient
+            LedgerEntry.objects.filter(pk=entry.pk).update(patient=patient)
+            return None
+        finally:
+            chosen.close()
+
+    def _key(self, src: SourceRecord, patient: Patient | None, ext: str) -> str:
+        prefix = self.store.settings.key_prefix
+        assert src.filemaker_id is not None
+        if patient is None:
+            return keys.unlinked_key(prefix, src.image_type, src.filemaker_id, ext)
+        return keys.linked_key(
+            prefix, patient.id, src.image_date, src.filemaker_id, ext
+        )
+
+    def _predict(self, src, patient, key, chosen) -> RecordOutcome:
+        """What a real run would do with this record (dry run)."""
+        batch_created = False
+        if patient is not None:
+            slot = (patient.pk, src.image_date)
+            with self._planned_lock:
+                if slot not in self._planned_batches:
+                    self._planned_batches.add(slot)
+                    batch_created = not patient.image_batches.filter(
+                        import_source="filemaker_import", captured_date=src.image_date
+                    ).exists()
+        outcome = self._outcome(
+            src, "imported" if patient else "imported_unlinked", "", ""
+        )
+        outcome.container_field = chosen.field
+        outcome.fields_tried = chosen.tried
+        outcome.s3_key = key
+        outcome.sha256 = chosen.download.sha256
+        outcome.size = chosen.download.size
+        outcome.content_type = chosen.info.type.content_type
+        outcome.batch_created = batch_created
+        return outcome
+
+    # -- outcomes --------------------------------------------------------------
+
+    def _outcome(self, src: SourceRecord, outcome: str, reason: str, detail: str):
+        return RecordOutcome(
+            record_id=src.record_id,
+            filemaker_id=src.filemaker_id or src.filemaker_id_raw[:64],
+            outcome=outcome,
+            reason=reason,
+            detail=detail,
+        )
+
+    def _fail(
+        self, src, entry, reason: str, exc: BaseException, tried=None
+    ) -> RecordOutcome:
+        error = f"{type(exc).__name__}: {exc}"
+        logger.warning(
+            "record %s failed: %s (%s)", src.filemaker_id, reason, type(exc).__name__
+        )
+        if entry is not None:
+            ledger.record_failed(entry, reason=reason, error=error, fields_tried=tried)
+        outcome = self._outcome(src, "failed", reason, error)
+        outcome.fields_tried = tried or []
+        return outcome
+
+    def _success(self, entry: LedgerEntry, *, batch_created: bool) -> RecordOutcome:
+        return RecordOutcome(
+            record_id=entry.record_id,
+            filemaker_id=entry.filemaker_id,
+            outcome="imported" if entry.image_id else "imported_unlinked",
+            container_field=entry.container_field,
+            fields_tried=entry.fields_tried,
+            s3_key=entry.s3_key,
+            sha256=entry.sha256,
+            size=entry.size or 0,
+            content_type=entry.content_type,
+            batch_created=batch_created,
+        )
+
+    def _finish(self, outcome: RecordOutcome, report: ReportWriter) -> None:
+        self.tally.add(outcome)
+        report.add(outcome)
+        self.progress.advance(outcome.outcome)
+
+    def _result(
+        self, status: str, seconds: float, report: ReportWriter
+    ) -> ImportResult:
+        tally = self.tally
+        totals = dict(tally.outcomes)
+        header = {
+            "run": {
+                "id": self.run.pk if self.run else None,
+                "dry_run": self.options.dry_run,
+                "status": status,
+                "options": self.options.as_json(),
+                "layout": self.fm.layout,
+                "finished_at": timezone.now().isoformat(timespec="seconds"),
+                "seconds": round(seconds, 3),
+            },
+            "totals": {**totals, "seen": sum(totals.values())},
+            "reasons": dict(tally.reasons),
+            "container_usage": dict(tally.fields),
+            "batches_created": tally.batches,
+            "bytes": tally.bytes,
+        }
+        path = report.finish(header)
+        if self.run is not None:
+            self.run.status = status
+            self.run.finished_at = timezone.now()
+            self.run.totals = header["totals"]
+            self.run.container_usage = dict(tally.fields)
+            self.run.report_path = str(path)
+            self.run.save()
+        return ImportResult(
+            run_id=self.run.pk if self.run else None,
+            totals=totals,
+            container_usage=dict(tally.fields),
+            batches_created=tally.batches,
+            bytes=tally.bytes,
+            seconds=seconds,
+            report_path=path,
+            status=status,
+            reasons=dict(tally.reasons),
+        )
