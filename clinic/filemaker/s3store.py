@@ -149,7 +149,7 @@ class ObjectStore:
     @tenacity.retry(
         retry=tenacity.retry_if_exception_type(_ConditionalConflict),
         stop=tenacity.stop_after_attempt(5),
-        wait=tenacity.wait_exponential_jitter(initial=0.1, max=2),
+        wait=tenacity.wait_exponential_jitter(multiplier=0.1, max=2, jitter=0.1),
         reraise=True,
     )
     def put_create_only(
@@ -162,6 +162,7 @@ class ObjectStore:
                 Key=key,
                 Body=body,
                 ContentType=content_type,
+                ChecksumAlgorithm="SHA256",
                 ChecksumSHA256=sha256_b64(sha256),
                 IfNoneMatch="*",
                 **self._sse_args(),
@@ -195,8 +196,10 @@ class ObjectStore:
                 f"expected {self.settings.sse}"
             )
         echoed = sha256_hex(resp.get("ChecksumSHA256"))
-        if echoed and echoed != sha256:
-            raise PutVerificationError(f"s3 put {key}: checksum echoed does not match")
+        if echoed != sha256:
+            raise PutVerificationError(
+                f"s3 put {key}: answered SHA-256 {echoed or 'none'}, expected {sha256}"
+            )
 
     def head(self, key: str) -> ObjectInfo | None:
         try:

@@ -88,7 +88,7 @@ class DataAPIClient:
         self.api_version = api_version
         self.max_attempts = max_attempts
         self._retry_wait = tenacity.wait_exponential_jitter(
-            initial=retry_wait_initial, max=retry_wait_max
+            multiplier=retry_wait_initial, max=retry_wait_max, jitter=retry_wait_initial
         )
         self.limiter = AdaptiveLimiter(max_concurrency)
         self._clock = clock

@@ -7,6 +7,7 @@ Codes are strings; ``response`` is ``{}`` on errors.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 from typing import Any
@@ -91,8 +92,6 @@ def drop_connection(environ: dict[str, Any]) -> None:
     """Close the client's socket without a response, then unwind the app."""
     sock = environ.get("werkzeug.socket")
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
     raise DroppedConnection("emulator fault: connection dropped")

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole suite: lint, then pytest on SQLite, then on a PostgreSQL server this
+# script installs (if needed) and starts on a private port, and stops after.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+
+"$BIN/ruff" check .
+"$BIN/ruff" format --check .
+
+echo "== pytest on SQLite"
+"$BIN/pytest" "$@"
+
+echo "== pytest on PostgreSQL"
+source scripts/postgres.sh
+start_postgres
+trap stop_postgres EXIT
+DATABASE_URL="$PG_URL" "$BIN/pytest" "$@"

@@ -1,0 +1,119 @@
+"""Fixtures shared by the suite: real servers on loopback sockets.
+
+- `s3_server`: moto's S3 server (ThreadedMotoServer) on 127.0.0.1, real HTTP.
+- `clinic_dataset`: a small synthetic clinic (generated once per session).
+- `emulator`: the FileMaker emulator serving it over HTTPS with its own CA,
+  with fresh FileMaker state for each test.
+- `migration_env`: Django settings pointing the import at both.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from moto.server import ThreadedMotoServer
+
+from clinic.filemaker.dataset.generate import account_password
+from clinic.filemaker.dataset.generate import generate_dataset
+from clinic.filemaker.emulator import EmulatorApp
+from clinic.filemaker.emulator import EmulatorConfig
+from clinic.filemaker.emulator import EmulatorServer
+from clinic.filemaker.emulator import make_app
+from clinic.filemaker.pipeline.config import object_store
+
+CLINIC_SEED = 11
+CLINIC_IMAGES = 120
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_aws(monkeypatch, tmp_path):
+    # No developer's AWS profile or credentials may leak into a test.
+    for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-creds"))
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def clinic_dataset(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("clinic") / "dataset"
+    generate_dataset(out, images=CLINIC_IMAGES, seed=CLINIC_SEED)
+    return out
+
+
+@pytest.fixture(scope="session")
+def emulator_tls_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("emulator-tls")
+
+
+@dataclass
+class RunningEmulator:
+    app: EmulatorApp
+    server: EmulatorServer
+    dataset: Path
+
+    @property
+    def faults(self):
+        return self.app.faults
+
+
+def start_emulator(dataset: Path, state_dir: Path, tls_dir: Path) -> RunningEmulator:
+    app = make_app(dataset, EmulatorConfig(state_dir=state_dir))
+    server = EmulatorServer(app, port=0, tls_dir=tls_dir).start()
+    return RunningEmulator(app=app, server=server, dataset=dataset)
+
+
+@pytest.fixture
+def emulator(clinic_dataset, emulator_tls_dir, tmp_path):
+    running = start_emulator(clinic_dataset, tmp_path / "fm-state", emulator_tls_dir)
+    yield running
+    running.server.stop()
+    running.app.close()
+
+
+def point_settings_at(settings, emulator: RunningEmulator, s3_url: str, bucket: str):
+    settings.FILEMAKER = {
+        **settings.FILEMAKER,
+        "URL": emulator.server.url,
+        "DATABASE": "Clinic",
+        "ACCOUNT": "api",
+        "PASSWORD": account_password(CLINIC_SEED),
+        "CA_BUNDLE": str(emulator.server.ca_bundle),
+        "MAX_ATTEMPTS": 4,
+        "FIELDS": {},
+    }
+    settings.S3 = {
+        **settings.S3,
+        "BUCKET": bucket,
+        "ENDPOINT_URL": s3_url,
+        "REGION": "ap-southeast-2",
+        "ACCESS_KEY_ID": "test-access-key",
+        "SECRET_ACCESS_KEY": "test-secret-key",
+        "SSE": "AES256",
+        "CA_BUNDLE": "",
+    }
+
+
+@pytest.fixture
+def migration_env(settings, emulator, s3_server, tmp_path):
+    """Settings for one import against the emulator and a fresh bucket."""
+    bucket = f"clinic-{uuid.uuid4().hex[:12]}"
+    point_settings_at(settings, emulator, s3_server, bucket)
+    settings.STATE_DIR = tmp_path / "state"
+    store = object_store()
+    store.client.create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "ap-southeast-2"}
+    )
+    return store
