@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,9 @@ from clinic.filemaker.emulator import EmulatorConfig
 from clinic.filemaker.emulator import EmulatorServer
 from clinic.filemaker.emulator import make_app
 from clinic.filemaker.pipeline.config import object_store
+
+# moto's server logs every request at INFO; failures are easier to read without.
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 CLINIC_SEED = 11
 CLINIC_IMAGES = 120
@@ -114,6 +118,7 @@ def migration_env(settings, emulator, s3_server, tmp_path):
     settings.STATE_DIR = tmp_path / "state"
     store = object_store()
     store.client.create_bucket(
-        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "ap-southeast-2"}
+        Bucket=bucket,
+        CreateBucketConfiguration={"LocationConstraint": "ap-southeast-2"},
     )
     return store

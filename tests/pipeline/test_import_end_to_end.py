@@ -4,39 +4,163 @@ from __future__ import annotations
 
 import json
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
+from clinic.filemaker.models import ImportRun
 from clinic.filemaker.models import LedgerEntry
+from clinic.filemaker.pipeline.config import FileMakerSettings
 from clinic.images.models import Image
 from clinic.images.models import ImageBatch
+from tests.pipeline.checks import assert_clean_end_state
+from tests.pipeline.checks import expected_records
+from tests.pipeline.checks import filemaker_records
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _expected(dataset):
-    return json.loads((dataset / "expected.json").read_text())
-
-
-def _import(*args):
+def run_import(*args: str) -> str:
     out = StringIO()
     call_command("import_filemaker_images", *args, stdout=out)
     return out.getvalue()
 
 
+def import_patients() -> None:
+    call_command("import_filemaker_patients", stdout=StringIO())
+
+
+def report_of(output: str) -> dict:
+    path = next(
+        line.split()[-1]
+        for line in output.splitlines()
+        if line.strip().startswith("report")
+    )
+    return json.loads(Path(path).read_text())
+
+
 @pytest.mark.parametrize("workers", ["1", "16"])
 def test_import_everything_matches_the_oracle(migration_env, emulator, workers):
-    call_command("import_filemaker_patients", stdout=StringIO())
-    output = _import("--workers", workers, "--page-size", "7")
-    expected = _expected(emulator.dataset)["records"]
+    import_patients()
+    output = run_import("--workers", workers, "--page-size", "7")
 
-    entries = {e.record_id: e for e in LedgerEntry.objects.all()}
-    assert set(entries) == set(expected)
-    for record_id, oracle in expected.items():
-        entry = entries[record_id]
-        assert entry.state == oracle["outcome"], (record_id, oracle, entry.reason)
-        if oracle["outcome"] != "skipped":
-            assert entry.container_field == oracle["field"]
-            assert entry.sha256 == oracle["sha256"]
-    assert "report" in output
+    assert_clean_end_state(emulator.dataset, migration_env)
+    report = report_of(output)
+    expected = expected_records(emulator.dataset)
+    totals = report["totals"]
+    assert totals["seen"] == len(expected)
+    assert totals["failed"] == 0
+    assert (
+        totals["imported"] + totals["imported_unlinked"] + totals["skipped"]
+        == totals["seen"]
+    )
+    assert totals["imported_unlinked"] == sum(
+        1 for r in expected.values() if r["outcome"] == "imported_unlinked"
+    )
+    assert report["batches_created"] == ImageBatch.objects.count()
+    assert sum(report["container_usage"].values()) == (
+        totals["imported"] + totals["imported_unlinked"]
+    )
+    assert "container field usage" in output
+
+
+def test_batches_are_named_and_dated_as_the_plan_says(migration_env, emulator):
+    import_patients()
+    run_import("--workers", "8")
+    for batch in ImageBatch.objects.all():
+        if batch.captured_date is None:
+            assert batch.batch_name == "Unknown date (FileMaker Import)"
+        else:
+            d = batch.captured_date
+            assert batch.batch_name == f"{d.day} {d:%b %Y} (FileMaker Import)"
+        assert batch.import_source == "filemaker_import"
+    types = {
+        data["id"].upper(): data["Type"]
+        for data in filemaker_records(FileMakerSettings.from_settings()).values()
+    }
+    for image in Image.objects.all():
+        assert (
+            image.category
+            == image.filemaker_type
+            == types[str(image.filemaker_id).upper()]
+        )
+    assert ImageBatch.objects.filter(captured_date__isnull=True).exists()
+
+
+def test_second_run_imports_nothing_and_changes_nothing(migration_env, emulator):
+    import_patients()
+    run_import("--workers", "8")
+    fm = FileMakerSettings.from_settings()
+    before_fm = filemaker_records(fm)
+    before_ledger = list(LedgerEntry.objects.values().order_by("pk"))
+    before_objects = migration_env.list_keys("patients/")
+
+    output = run_import("--workers", "8")
+
+    report = report_of(output)
+    assert report["totals"]["imported"] == 0
+    assert report["totals"]["imported_unlinked"] == 0
+    assert report["totals"]["failed"] == 0
+    assert report["totals"]["skipped"] == sum(
+        1
+        for r in expected_records(emulator.dataset).values()
+        if r["outcome"] == "skipped"
+    )
+    assert filemaker_records(fm) == before_fm
+    assert list(LedgerEntry.objects.values().order_by("pk")) == before_ledger
+    assert migration_env.list_keys("patients/") == before_objects
+
+
+def test_limit_imports_exactly_that_many(migration_env, emulator):
+    import_patients()
+    output = run_import("--limit", "10", "--workers", "16")
+
+    report = report_of(output)
+    exported = report["totals"]["imported"] + report["totals"]["imported_unlinked"]
+    assert exported == 10
+    marked = [
+        rid
+        for rid, data in filemaker_records(FileMakerSettings.from_settings()).items()
+        if data["NexusExportDate"]
+    ]
+    assert len(marked) == 10
+    assert len(migration_env.list_keys("patients/")) == 10
+
+
+def test_dry_run_writes_nothing_and_predicts_the_real_run(migration_env, emulator):
+    import_patients()
+    fm = FileMakerSettings.from_settings()
+    before_fm = filemaker_records(fm)
+
+    dry = report_of(run_import("--dry-run", "--workers", "16", "--page-size", "9"))
+
+    assert filemaker_records(fm) == before_fm
+    assert migration_env.list_keys("patients/") == []
+    assert not LedgerEntry.objects.exists()
+    assert not ImportRun.objects.exists()
+    assert not ImageBatch.objects.exists()
+
+    real = report_of(run_import("--workers", "16"))
+    fields = ("outcome", "reason", "container_field", "s3_key", "sha256", "size")
+    predicted = {r["record_id"]: {f: r[f] for f in fields} for r in dry["records"]}
+    happened = {r["record_id"]: {f: r[f] for f in fields} for r in real["records"]}
+    assert predicted == happened
+    assert dry["totals"] == real["totals"]
+    assert dry["batches_created"] == real["batches_created"]
+
+
+def test_a_failed_record_makes_the_command_fail_and_a_rerun_finishes(
+    migration_env, emulator
+):
+    import_patients()
+    # Every third write-back is refused by FileMaker (error 951).
+    emulator.faults.fail_every_nth_patch = 3
+    with pytest.raises(CommandError, match="failed"):
+        run_import("--workers", "4")
+    assert LedgerEntry.objects.filter(reason="filemaker_writeback_failed").exists()
+
+    emulator.faults.fail_every_nth_patch = 0
+    run_import("--workers", "4")
+    assert_clean_end_state(emulator.dataset, migration_env)

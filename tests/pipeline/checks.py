@@ -1,0 +1,83 @@
+"""Checks of the migration's end state across FileMaker, S3 and the database.
+
+Shared by the import tests and the crash harness: after any sequence of runs,
+failures and reruns, the end state must be the one a clean run produces.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from clinic.filemaker.models import LedgerEntry
+from clinic.filemaker.s3store import ObjectStore
+from clinic.images.models import Image
+from clinic.images.models import ImageBatch
+from clinic.filemaker.pipeline.config import FileMakerSettings
+
+
+def expected_records(dataset: Path) -> dict[str, dict]:
+    return json.loads((dataset / "expected.json").read_text())["records"]
+
+
+def filemaker_records(fm: FileMakerSettings) -> dict[str, dict]:
+    """Every image record's field data, read through the Data API."""
+    with fm.client(max_concurrency=2) as client:
+        page = client.get_records(fm.layout, limit=100_000)
+    return {r.record_id: r.field_data for r in page.records}
+
+
+def assert_clean_end_state(dataset: Path, store: ObjectStore) -> None:
+    """What a complete, correct migration of the synthetic clinic leaves behind."""
+    fm = FileMakerSettings.from_settings()
+    expected = expected_records(dataset)
+    entries = {e.record_id: e for e in LedgerEntry.objects.all()}
+    assert set(entries) == set(expected), "every record has exactly one ledger entry"
+
+    exported_ids = set()
+    for record_id, oracle in expected.items():
+        entry = entries[record_id]
+        assert entry.state == oracle["outcome"], (
+            record_id,
+            entry.reason,
+            entry.last_error,
+        )
+        if oracle["outcome"] == "skipped":
+            assert entry.s3_key == ""
+            continue
+        exported_ids.add(record_id)
+        assert entry.container_field == oracle["field"], record_id
+        assert entry.sha256 == oracle["sha256"], record_id
+
+    # S3: exactly one object per imported or unlinked record, right checksum.
+    objects = store.list_keys(store.settings.key_prefix + "/")
+    keys = Counter(obj.key for obj in objects)
+    wanted = {entries[r].s3_key: entries[r] for r in exported_ids}
+    assert set(keys) == set(wanted), "no object without a ledger entry, none missing"
+    for key, entry in wanted.items():
+        info = store.head(key)
+        assert info is not None
+        assert info.sha256 == entry.sha256
+        assert info.sse == "AES256"
+
+    # Database: one Image per linked record, one batch per patient and date.
+    images = Image.objects.all()
+    linked = {r for r in exported_ids if expected[r]["outcome"] == "imported"}
+    assert images.count() == len(linked)
+    assert {str(i.filemaker_id).upper() for i in images} == {
+        expected[r]["id"].upper() for r in linked
+    }
+    batches = Counter((b.patient_id, b.captured_date) for b in ImageBatch.objects.all())
+    assert all(count == 1 for count in batches.values())
+    assert not ImageBatch.objects.filter(images__isnull=True).exists()
+    for image in images.select_related("batch"):
+        assert image.batch.captured_date == image.filemaker_date
+
+    # FileMaker: the export date is set on exactly the exported records.
+    records = filemaker_records(fm)
+    marked = {rid for rid, data in records.items() if data["NexusExportDate"]}
+    assert marked == exported_ids
+    for rid in exported_ids:
+        assert records[rid]["NexusS3Key"] == entries[rid].s3_key
+        assert records[rid]["NexusSHA256"] == entries[rid].sha256
