@@ -11,10 +11,10 @@ from collections import Counter
 from pathlib import Path
 
 from clinic.filemaker.models import LedgerEntry
+from clinic.filemaker.pipeline.config import FileMakerSettings
 from clinic.filemaker.s3store import ObjectStore
 from clinic.images.models import Image
 from clinic.images.models import ImageBatch
-from clinic.filemaker.pipeline.config import FileMakerSettings
 
 
 def expected_records(dataset: Path) -> dict[str, dict]:

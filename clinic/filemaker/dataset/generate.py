@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import hashlib
 import json
 import math
@@ -179,12 +180,9 @@ def generate_dataset(
     )
     rng = random.Random(seed)
     plan = plan_clinic(rng, images)
-    # Pictures come from their own stream so the record plan above does not
-    # depend on how many pictures are drawn.
-    pool_rng = random.Random(f"synthetic-clinic-pictures:{seed}")
-    jpeg_pool = make_pool(pool_rng, min(32, max(8, images // 25)), "JPEG")
-    png_pool = make_pool(pool_rng, min(6, max(2, images // 200)), "PNG")
-
+    jpeg_pool, png_pool = _pools(
+        seed, min(32, max(8, images // 25)), min(6, max(2, images // 200))
+    )
     writer = _ContainerWriter(out, rng, image_fields, jpeg_pool, png_pool)
     records_dir = out / "records"
     records_dir.mkdir()
@@ -209,6 +207,16 @@ def generate_dataset(
         layouts=[images_layout(image_fields), contacts_layout(contact_fields)],
     )
     return summary
+
+
+@functools.lru_cache(maxsize=2)
+def _pools(
+    seed: int, jpeg_count: int, png_count: int
+) -> tuple[list[Picture], list[Picture]]:
+    # Pictures come from their own stream, so the record plan does not depend
+    # on how many are drawn; cached because drawing is most of a small run.
+    rng = random.Random(f"synthetic-clinic-pictures:{seed}")
+    return make_pool(rng, jpeg_count, "JPEG"), make_pool(rng, png_count, "PNG")
 
 
 def _prepare_dir(out: Path, force: bool) -> None:

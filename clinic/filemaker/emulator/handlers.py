@@ -292,14 +292,16 @@ def upload_container(
     repetition: int,
 ) -> Response:
     _authenticated(backend, request, database)
-    upload = request.files.get("upload")
-    if upload is None:
-        raise ParameterInvalid("Upload payload must contain a part named 'upload'.")
-    if repetition != 1:
-        raise FieldMissing()
-    record = backend.upload(
-        layout, record_id, field, upload.filename or "upload", upload.stream
-    )
+    # Closing the request closes werkzeug's spooled temporary files.
+    with request:
+        upload = request.files.get("upload")
+        if upload is None:
+            raise ParameterInvalid("Upload payload must contain a part named 'upload'.")
+        if repetition != 1:
+            raise FieldMissing()
+        record = backend.upload(
+            layout, record_id, field, upload.filename or "upload", upload.stream
+        )
     return responses.envelope({"modId": str(record.mod_id)})
 
 
