@@ -1,0 +1,194 @@
+"""Each step of a record failing, and a rerun reaching the clean end state."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from clinic.filemaker.models import LedgerEntry
+from clinic.filemaker.pipeline import ImportOptions
+from clinic.filemaker.pipeline import ImportRunner
+from clinic.filemaker.pipeline.config import FileMakerSettings
+from clinic.filemaker.pipeline.config import object_store
+from clinic.filemaker.pipeline.progress import Progress
+from clinic.filemaker.s3store import StoreError
+from tests.conftest import point_settings_at
+from tests.conftest import start_emulator
+from tests.pipeline.checks import assert_clean_end_state
+from tests.pipeline.checks import expected_records
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run_import(*args: str) -> None:
+    call_command("import_filemaker_images", *args, stdout=StringIO())
+
+
+def run_with_store(store, settings, workers: int = 4):
+    fm = FileMakerSettings.from_settings()
+    with fm.client(max_concurrency=workers) as client:
+        return ImportRunner(
+            ImportOptions(workers=workers),
+            fm,
+            client=client,
+            store=store,
+            progress=Progress(StringIO()),
+            report_dir=Path(settings.STATE_DIR) / "reports",
+        ).execute()
+
+
+class FlakyStore:
+    """moto cannot be told to fail one put, so this wrapper refuses the first
+    `failures` puts itself (the only stand-in in these tests)."""
+
+    def __init__(self, store, failures: int) -> None:
+        self._store = store
+        self.settings = store.settings
+        self.failures = failures
+
+    def put_create_only(self, *args, **kwargs):
+        if self.failures > 0:
+            self.failures -= 1
+            raise StoreError("s3 put failed: InternalError (injected)")
+        return self._store.put_create_only(*args, **kwargs)
+
+
+def test_s3_put_failing_then_rerun(migration_env, emulator, settings):
+    call_command("import_filemaker_patients", stdout=StringIO())
+    result = run_with_store(FlakyStore(migration_env, failures=5), settings)
+
+    assert result.failed == 5
+    assert LedgerEntry.objects.filter(reason="s3_put_failed").count() == 5
+    run_import("--workers", "4")
+    assert_clean_end_state(emulator.dataset, migration_env)
+
+
+def _refuse_image_insert(filemaker_hex: str) -> None:
+    """A real trigger, so the database itself refuses one Image row."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                """
+                CREATE FUNCTION refuse_image() RETURNS trigger AS $$
+                BEGIN RAISE EXCEPTION 'refused by test trigger'; END;
+                $$ LANGUAGE plpgsql;
+                """
+            )
+            cursor.execute(
+                "CREATE TRIGGER refuse_image BEFORE INSERT ON images_image FOR EACH ROW "
+                f"WHEN (NEW.filemaker_id = '{filemaker_hex}'::uuid) "
+                "EXECUTE FUNCTION refuse_image()"
+            )
+        else:
+            cursor.execute(
+                "CREATE TRIGGER refuse_image BEFORE INSERT ON images_image "
+                f"WHEN NEW.filemaker_id = '{filemaker_hex}' "
+                "BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END"
+            )
+
+
+def _drop_refusal() -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("DROP TRIGGER refuse_image ON images_image")
+            cursor.execute("DROP FUNCTION refuse_image()")
+        else:
+            cursor.execute("DROP TRIGGER refuse_image")
+
+
+def test_database_refusing_a_write_then_rerun(migration_env, emulator):
+    call_command("import_filemaker_patients", stdout=StringIO())
+    expected = expected_records(emulator.dataset)
+    victim = next(r for r in expected.values() if r["outcome"] == "imported")
+    _refuse_image_insert(victim["id"].replace("-", "").lower())
+
+    with pytest.raises(CommandError, match="1 record"):
+        run_import("--workers", "4")
+    entry = LedgerEntry.objects.get(filemaker_id=victim["id"].upper())
+    assert entry.reason == "database_write_failed"
+    assert entry.uploaded_at is not None  # the object is in S3 already
+
+    _drop_refusal()
+    run_import("--workers", "4")
+    assert_clean_end_state(emulator.dataset, migration_env)
+
+
+def test_source_answering_502_at_random_then_reruns(migration_env, emulator, settings):
+    """Downloads, pages and write-backs all fail at random, with no retries."""
+    call_command("import_filemaker_patients", stdout=StringIO())
+    settings.FILEMAKER = {**settings.FILEMAKER, "MAX_ATTEMPTS": 1}
+    emulator.faults.seed = 5
+    emulator.faults.http_502_probability = 0.15
+    for _ in range(3):
+        try:
+            run_import("--workers", "4", "--page-size", "10")
+        except CommandError:
+            pass  # a failed record, or the run stopped when a page failed
+    assert LedgerEntry.objects.exclude(last_error="").exists() or (
+        LedgerEntry.objects.count() < len(expected_records(emulator.dataset))
+    )
+
+    emulator.faults.http_502_probability = 0.0
+    settings.FILEMAKER = {**settings.FILEMAKER, "MAX_ATTEMPTS": 4}
+    run_import("--workers", "4")
+    assert_clean_end_state(emulator.dataset, migration_env)
+
+
+def test_transient_502s_are_retried_within_the_run(migration_env, emulator):
+    call_command("import_filemaker_patients", stdout=StringIO())
+    emulator.faults.seed = 9
+    emulator.faults.http_502_probability = 0.1
+    run_import("--workers", "8")
+    assert_clean_end_state(emulator.dataset, migration_env)
+
+
+def _dataset_with_md5_mismatch(source: Path, target: Path) -> str:
+    """A copy of the clinic in which one record's MD5 field disagrees."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("state", "tls"))
+    lines = (target / "records" / "API_Images.jsonl").read_text().splitlines()
+    expected = expected_records(source)
+    record_id = next(
+        rid
+        for rid, r in expected.items()
+        if r["outcome"] == "imported" and r["field"] == "image_Full"
+    )
+    index = int(record_id) - 1
+    data = json.loads(lines[index])
+    data["image_Full_MD5"] = "0" * 32
+    lines[index] = json.dumps(data)
+    (target / "records" / "API_Images.jsonl").write_text("\n".join(lines) + "\n")
+    return record_id
+
+
+def test_md5_mismatch_is_not_imported(
+    settings, s3_server, tmp_path, clinic_dataset, emulator_tls_dir
+):
+    record_id = _dataset_with_md5_mismatch(clinic_dataset, tmp_path / "clinic")
+    running = start_emulator(
+        tmp_path / "clinic", tmp_path / "fm-state", emulator_tls_dir
+    )
+    try:
+        point_settings_at(settings, running, s3_server, "clinic-md5-mismatch")
+        settings.STATE_DIR = tmp_path / "state"
+        store = object_store()
+        store.client.create_bucket(
+            Bucket="clinic-md5-mismatch",
+            CreateBucketConfiguration={"LocationConstraint": "ap-southeast-2"},
+        )
+        with pytest.raises(CommandError, match="1 record"):
+            run_import("--workers", "4")
+        entry = LedgerEntry.objects.get(record_id=record_id)
+        assert entry.state == "failed"
+        assert entry.reason == "md5_mismatch"
+        assert entry.uploaded_at is None
+        assert entry.s3_key == ""
+    finally:
+        running.server.stop()
+        running.app.close()
