@@ -181,9 +181,8 @@ class DataAPIClient:
     # -- Data API calls --------------------------------------------------------
 
     def product_info(self) -> dict[str, Any]:
-        return self._send("GET", f"/fmi/data/{self.api_version}/productInfo")[
-            "productInfo"
-        ]
+        path = f"/fmi/data/{self.api_version}/productInfo"
+        return self._call("GET", path, authenticated=False)["productInfo"]
 
     def layout_names(self) -> list[str]:
         names: list[str] = []
@@ -355,10 +354,14 @@ class DataAPIClient:
             return min(exc.retry_after, 60.0)
         return self._retry_wait(retry_state)
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        """An authenticated call: retried on transient errors, re-login on 952."""
+    def _call(
+        self, method: str, path: str, *, authenticated: bool = True, **kwargs: Any
+    ) -> dict[str, Any]:
+        """A call retried on transient errors; re-login on 952 when authenticated."""
         for attempt in self._retrying():
             with attempt:
+                if not authenticated:
+                    return self._send(method, path, **kwargs)
                 token = self._current_token()
                 try:
                     return self._send(method, path, token=token, **kwargs)

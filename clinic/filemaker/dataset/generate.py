@@ -12,8 +12,16 @@ dataset format (see format.py):
 
 The clinic has about one patient per 5.1 images, each seen on one or more
 visit dates with 1-6 photos of different Types per visit, and plants the
-defects the migration must survive in fixed shares (see SHARES). Everything
+defects the migration must survive in fixed shares (see plan.SHARES). Everything
 comes from `random.Random(seed)`: the same seed gives byte-identical output.
+
+expected.json is {"format": 1, "summary": {...}, "records": {"<recordId>": {...}}}.
+Each record gives: id, id_Contact, contact_exists, outcome ("imported",
+"imported_unlinked" or "skipped"), field (the waterfall's choice or null),
+passed_over ({field: "empty" | "truncated" | "not_image"} for the better
+fields skipped), defects (planted, see plan.SHARES), content_type, sha256,
+size, width, height (of the chosen bytes, or null) and thumbnail_sha256 (of
+Recovered, or null). The summary holds the counts (GenerationSummary).
 
 The one account is "api" with password `account_password(seed)`: derived from
 the seed, so anyone can recompute it. It is a demo credential, not a secret,
@@ -95,7 +103,7 @@ class GenerationSummary:
     patients: int
     contacts: int
     missing_patients: int
-    batches: int
+    batches: int  # ImageBatch rows a correct run creates (linked images only)
     files: int
     bytes: int
     outcomes: dict[str, int]

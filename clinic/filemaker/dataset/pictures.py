@@ -29,6 +29,7 @@ SIZE_FACTORS = (1.0, 0.75, 0.55, 0.35, 0.2)
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png"}
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png"}
 KINDS = ("foot", "shoe", "box", "brannock")
+THUMBNAIL_MAX_BYTES = 45_000
 
 
 @dataclass(frozen=True)
@@ -139,10 +140,21 @@ def _picture(
         # resize scripts would; never above the original's.
         q = quality if factor == 1.0 else min(quality, 88)
         sizes.append(_encode(scaled, fmt, q))
-    thumb_long = rng.randrange(240, 560)
+    return Picture(tuple(sizes), _thumbnail(rng, img))
+
+
+def _thumbnail(rng: random.Random, img: Image.Image) -> Encoded:
+    """FileMaker's Recovered thumbnail: a small JPEG, ~5-45 KB."""
+    long_side = rng.randrange(240, 560)
     thumb = img.copy()
-    thumb.thumbnail((thumb_long, thumb_long), Image.Resampling.LANCZOS)
-    return Picture(tuple(sizes), _encode(thumb, "JPEG", rng.randrange(60, 95)))
+    thumb.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
+    quality = rng.randrange(60, 95)
+    encoded = _encode(thumb, "JPEG", quality)
+    # Grainy photos encode big; step the quality down to stay in range.
+    while len(encoded.data) > THUMBNAIL_MAX_BYTES and quality > 30:
+        quality -= 10
+        encoded = _encode(thumb, "JPEG", quality)
+    return encoded
 
 
 def _encode(img: Image.Image, fmt: str, quality: int) -> Encoded:

@@ -65,8 +65,6 @@ def _bounds(result: str, text: str) -> tuple[Any, Any] | None:
 def _typed(result: str, test: Callable[[Any], bool]) -> Predicate:
     def predicate(value: Any) -> bool:
         key = values.comparable(result, value)
-        if result == "timeStamp" and key is None and isinstance(value, str):
-            return False
         return key is not None and test(key)
 
     return predicate

@@ -113,7 +113,7 @@ class EmulatorServer:
         return ssl.create_default_context(cafile=os.fspath(self.ca_bundle))
 
     def serve_forever(self) -> None:
-        self._server.serve_forever(poll_interval=0.1)
+        self._server.serve_forever(poll_interval=0.05)
 
     def start(self) -> EmulatorServer:
         self._thread = threading.Thread(
