@@ -6,6 +6,7 @@ project reads `os.environ`: code takes its configuration from these settings.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
@@ -86,9 +87,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
     # Tests run import workers in threads: an in-memory shared-cache database
-    # would use table locks that ignore the busy timeout, so tests use a file.
+    # would use table locks that ignore the busy timeout, so tests use a file
+    # (one per test process, so that two test runs never share one).
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(
-        STATE_DIR / "test-db.sqlite3"
+        STATE_DIR / f"test-db-{os.getpid()}.sqlite3"
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -139,6 +141,10 @@ S3 = {
     "CA_BUNDLE": env.str("S3_CA_BUNDLE", default=""),
     "PRESIGN_SECONDS": env.int("S3_PRESIGN_SECONDS", default=300),
 }
+
+# Test-only crash injection: "<crash point>:<n>" makes the import SIGKILL
+# itself the nth time it passes that point (see clinic/filemaker/crashpoints.py).
+CRASH_AT = env.str("MIGRATION_CRASH_AT", default="")
 
 LOGGING = {
     "version": 1,

@@ -29,6 +29,7 @@ from django.db import connections
 from django.utils import timezone
 
 from clinic.filemaker import ledger
+from clinic.filemaker.crashpoints import crashpoint
 from clinic.filemaker.dataapi import DataAPIClient
 from clinic.filemaker.dataapi import DataAPIError
 from clinic.filemaker.dataapi import FieldMeta
@@ -299,6 +300,7 @@ class ImportRunner:
             if not self.budget.acquire():
                 return
             entry = None if self.options.dry_run else ledger.register(src, self.run)
+            crashpoint("after_register")
             work.put((src, entry))
         if not started:
             self.progress.start(0)
@@ -428,6 +430,7 @@ class ImportRunner:
                 batch_created = persist(entry, entry.patient)
             except (DatabaseError, PersistConflictError) as exc:
                 return self._fail(src, entry, "database_write_failed", exc)
+            crashpoint("after_persist")
         if entry.exported_at is None:
             try:
                 mod_id = mark_exported(
@@ -435,6 +438,7 @@ class ImportRunner:
                 )
             except DataAPIError as exc:
                 return self._fail(src, entry, "filemaker_writeback_failed", exc)
+            crashpoint("after_mark")
             ledger.record_exported(entry, mod_id=mod_id)
         return self._success(entry, batch_created=batch_created)
 
@@ -464,6 +468,7 @@ class ImportRunner:
             return self._fail(src, entry, "md5_mismatch", exc, tried=exc.tried)
         except DataAPIError as exc:
             return self._fail(src, entry, "download_failed", exc)
+        crashpoint("after_download")
         try:
             key = self._key(src, patient, chosen.info.type.extension)
             download = chosen.download
@@ -480,6 +485,7 @@ class ImportRunner:
                 return self._fail(src, entry, "s3_conflict", exc, tried=chosen.tried)
             except StoreError as exc:
                 return self._fail(src, entry, "s3_put_failed", exc, tried=chosen.tried)
+            crashpoint("after_upload")
             ledger.record_upload(
                 entry,
                 container_field=chosen.field,

@@ -1,0 +1,40 @@
+"""Deterministic crash injection for the crash-and-resume harness.
+
+The import calls `crashpoint("after_upload")` etc. between its steps. With the
+setting CRASH_AT = "after_upload:7" (environment MIGRATION_CRASH_AT), the
+process kills itself with SIGKILL the 7th time any worker passes that point:
+no cleanup, no finally blocks, exactly like a power cut or `kill -9`. Unset
+(always, outside the tests), a crash point costs one comparison.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+from django.conf import settings
+
+POINTS = (
+    "after_register",
+    "after_download",
+    "after_upload",
+    "after_persist",
+    "after_mark",
+)
+
+_lock = threading.Lock()
+_hits: dict[str, int] = {}
+
+
+def crashpoint(name: str) -> None:
+    spec = settings.CRASH_AT
+    if not spec:
+        return
+    point, _, count = spec.partition(":")
+    if point != name:
+        return
+    with _lock:
+        _hits[name] = _hits.get(name, 0) + 1
+        if _hits[name] >= int(count or 1):
+            os.kill(os.getpid(), signal.SIGKILL)
