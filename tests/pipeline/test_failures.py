@@ -20,6 +20,7 @@ from clinic.filemaker.pipeline.config import FileMakerSettings
 from clinic.filemaker.pipeline.config import object_store
 from clinic.filemaker.pipeline.progress import Progress
 from clinic.filemaker.s3store import StoreError
+from tests.conftest import create_private_bucket
 from tests.conftest import point_settings_at
 from tests.conftest import start_emulator
 from tests.pipeline.checks import assert_clean_end_state
@@ -141,10 +142,13 @@ def test_source_answering_502_at_random_then_reruns(migration_env, emulator, set
     assert_clean_end_state(emulator.dataset, migration_env)
 
 
-def test_transient_502s_are_retried_within_the_run(migration_env, emulator):
+def test_transient_502s_are_retried_within_the_run(migration_env, emulator, settings):
     call_command("import_filemaker_patients", stdout=StringIO())
+    # One request in 20 fails; with 6 tries a request fails for good with
+    # probability 0.05**6, so the run must see no failure at all.
+    settings.FILEMAKER = {**settings.FILEMAKER, "MAX_ATTEMPTS": 6}
     emulator.faults.seed = 9
-    emulator.faults.http_502_probability = 0.1
+    emulator.faults.http_502_probability = 0.05
     run_import("--workers", "8")
     assert_clean_end_state(emulator.dataset, migration_env)
 
@@ -178,10 +182,7 @@ def test_md5_mismatch_is_not_imported(
         point_settings_at(settings, running, s3_server, "clinic-md5-mismatch")
         settings.STATE_DIR = tmp_path / "state"
         store = object_store()
-        store.client.create_bucket(
-            Bucket="clinic-md5-mismatch",
-            CreateBucketConfiguration={"LocationConstraint": "ap-southeast-2"},
-        )
+        create_private_bucket(store)
         with pytest.raises(CommandError, match="1 record"):
             run_import("--workers", "4")
         entry = LedgerEntry.objects.get(record_id=record_id)

@@ -47,6 +47,12 @@ class Command(BaseCommand):
             "--report", type=Path, help="where to write the JSON report"
         )
         parser.add_argument(
+            "--skip-s3-preflight",
+            action="store_true",
+            help="do not check the bucket's encryption and public access first "
+            "(only for local S3-compatible servers that cannot answer)",
+        )
+        parser.add_argument(
             "--use-thumbnail-fallback",
             action="store_true",
             help="accept the Recovered thumbnail when no other size is usable",
@@ -66,6 +72,15 @@ class Command(BaseCommand):
             store = object_store(max_pool=run_options.workers)
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from exc
+        if not options["skip_s3_preflight"]:
+            problems = store.preflight()
+            if problems:
+                raise CommandError(
+                    "S3 preflight failed: "
+                    + "; ".join(problems)
+                    + " (fix the bucket, or pass --skip-s3-preflight for a local "
+                    "test server)"
+                )
         # The bar writes carriage returns itself: give it the raw stream, not
         # the wrapper that appends a newline to every write.
         progress = Progress(getattr(self.stdout, "_out", self.stdout))
