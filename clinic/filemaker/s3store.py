@@ -201,6 +201,52 @@ class ObjectStore:
                 f"s3 put {key}: answered SHA-256 {echoed or 'none'}, expected {sha256}"
             )
 
+    def preflight(self) -> list[str]:
+        """What is wrong with the bucket for patient images; empty when all is well.
+
+        Checks that the bucket exists and answers, that its default encryption
+        is the configured one, and that Block Public Access is fully on.
+        """
+        problems: list[str] = []
+        client, bucket = self.client, self.bucket
+        try:
+            client.head_bucket(Bucket=bucket)
+        except botocore.exceptions.ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            return [f"bucket {bucket} is not reachable ({code or exc})"]
+        except botocore.exceptions.BotoCoreError as exc:
+            return [f"bucket {bucket} is not reachable ({type(exc).__name__})"]
+        try:
+            rules = client.get_bucket_encryption(Bucket=bucket)[
+                "ServerSideEncryptionConfiguration"
+            ]["Rules"]
+            algorithms = {
+                r.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm")
+                for r in rules
+            }
+            if self.settings.sse not in algorithms:
+                problems.append(
+                    f"bucket {bucket} default encryption is "
+                    f"{', '.join(sorted(a for a in algorithms if a)) or 'none'}, "
+                    f"not {self.settings.sse}"
+                )
+        except botocore.exceptions.ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            problems.append(f"bucket {bucket} has no default encryption ({code})")
+        try:
+            block = client.get_public_access_block(Bucket=bucket)[
+                "PublicAccessBlockConfiguration"
+            ]
+            off = sorted(name for name, on in block.items() if not on)
+            if off:
+                problems.append(
+                    f"bucket {bucket} Block Public Access is off for: {', '.join(off)}"
+                )
+        except botocore.exceptions.ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            problems.append(f"bucket {bucket} has no Block Public Access ({code})")
+        return problems
+
     def head(self, key: str) -> ObjectInfo | None:
         try:
             resp = self.client.head_object(
@@ -241,3 +287,36 @@ class ObjectStore:
         return self.client.generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=seconds
         )
+
+    def copy(self, source_key: str, key: str, *, sha256: str) -> ObjectInfo:
+        """Copy an object server-side (same encryption, SHA-256 recomputed by S3).
+
+        Idempotent: a target already holding `sha256` is left as it is; a
+        target holding anything else is a conflict, never overwritten. The
+        copy's stored checksum is checked before returning.
+        """
+        existing = self.head(key)
+        if existing is not None:
+            if existing.sha256 != sha256:
+                raise ObjectConflictError(key, existing.sha256, sha256)
+            return existing
+        try:
+            self.client.copy_object(
+                Bucket=self.bucket,
+                Key=key,
+                CopySource={"Bucket": self.bucket, "Key": source_key},
+                MetadataDirective="COPY",
+                ChecksumAlgorithm="SHA256",
+                **self._sse_args(),
+            )
+        except botocore.exceptions.ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            raise StoreError(f"s3 copy {source_key} -> {key} failed: {code}") from exc
+        copied = self.head(key)
+        if copied is None or copied.sha256 != sha256:
+            got = copied.sha256 if copied else "nothing"
+            raise PutVerificationError(
+                f"s3 copy {source_key} -> {key}: stored SHA-256 {got}, "
+                f"expected {sha256}"
+            )
+        return copied
