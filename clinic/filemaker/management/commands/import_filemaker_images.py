@@ -53,6 +53,12 @@ class Command(BaseCommand):
             "(only for local S3-compatible servers that cannot answer)",
         )
         parser.add_argument(
+            "--max-container-mb",
+            type=positive_int,
+            default=200,
+            help="containers larger than this are passed over (default 200)",
+        )
+        parser.add_argument(
             "--use-thumbnail-fallback",
             action="store_true",
             help="accept the Recovered thumbnail when no other size is usable",
@@ -66,6 +72,7 @@ class Command(BaseCommand):
             page_size=options["page_size"],
             report_path=options["report"],
             use_thumbnail=options["use_thumbnail_fallback"],
+            max_bytes=options["max_container_mb"] * 1024 * 1024,
         )
         try:
             fm = FileMakerSettings.from_settings()
