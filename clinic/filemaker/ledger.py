@@ -96,10 +96,13 @@ def record_upload(
     width: int | None,
     height: int | None,
     s3_key: str,
+    patient: Any,
 ) -> None:
+    """The object is stored; `patient` (None: unlinked) decided its key."""
     _update(
         entry,
         state=State.UPLOADED,
+        patient=patient,
         reason="",
         last_error="",
         container_field=container_field,
@@ -176,3 +179,101 @@ def record_interrupted(entry: LedgerEntry) -> None:
         STEP_MARK: State.PERSISTED,
     }.get(next_step(entry), entry.state)
     _update(entry, state=state)
+
+
+# -- operations after the import (relink, rollback, refresh) --------------------
+
+ROLLED_BACK = "rolled_back"
+
+
+def record_relinked(
+    entry: LedgerEntry, *, image: Any, patient: Any, s3_key: str, mod_id: str
+) -> bool:
+    """An unlinked entry now linked to its patient: new key, Image, receipt modId.
+
+    Conditional on the entry still being unlinked, so a second relink of the
+    same entry changes nothing; returns whether this call made the change.
+    """
+    changes: dict[str, Any] = {
+        "state": State.IMPORTED,
+        "image": image,
+        "patient": patient,
+        "s3_key": s3_key,
+        "persisted_at": timezone.now(),
+        "updated_at": timezone.now(),
+    }
+    if mod_id:
+        changes["exported_mod_id"] = mod_id
+    done = LedgerEntry.objects.filter(
+        pk=entry.pk, state=State.IMPORTED_UNLINKED
+    ).update(**changes)
+    if done:
+        for name, value in changes.items():
+            setattr(entry, name, value)
+    return bool(done)
+
+
+def record_rolled_back(entry: LedgerEntry) -> None:
+    """FileMaker cleared and the rows removed; only the object may remain.
+
+    The entry goes back to pending with reason "rolled_back", its database
+    and export facts cleared, but its s3_key and sha256 kept: they are what a
+    rerun of the rollback needs to delete the object (and what an import run
+    in between would find there, with the same bytes, and reuse).
+    """
+    _update(
+        entry,
+        state=State.PENDING,
+        reason=ROLLED_BACK,
+        detail="",
+        last_error="",
+        image=None,
+        patient=None,
+        uploaded_at=None,
+        persisted_at=None,
+        exported_at=None,
+        exported_mod_id="",
+    )
+
+
+def forget(entry: LedgerEntry) -> None:
+    """The last step of a rollback: the entry goes, as if never imported."""
+    LedgerEntry.objects.filter(pk=entry.pk, reason=ROLLED_BACK).delete()
+
+
+def record_new_version(
+    entry: LedgerEntry,
+    *,
+    s3_key: str,
+    sha256: str,
+    size: int,
+    content_type: str,
+    width: int | None,
+    height: int | None,
+    container_field: str,
+    mod_id: str,
+    modified_at_source: str,
+) -> None:
+    """A record changed after its export was imported again as a new version.
+
+    exported_mod_id is left as it was: until FileMaker has been told the new
+    receipt (record_export_mod_id), the record still reads as changed, so a
+    rerun after a crash here finishes the write-back.
+    """
+    _update(
+        entry,
+        s3_key=s3_key,
+        sha256=sha256,
+        size=size,
+        content_type=content_type,
+        width=width,
+        height=height,
+        container_field=container_field,
+        mod_id=mod_id,
+        modified_at_source=modified_at_source,
+    )
+
+
+def record_export_mod_id(entry: LedgerEntry, *, mod_id: str) -> None:
+    """FileMaker was told again (a receipt); the record's modId after that write."""
+    _update(entry, exported_mod_id=mod_id, mod_id=mod_id, exported_at=timezone.now())

@@ -496,9 +496,8 @@ class ImportRunner:
                 width=chosen.info.width,
                 height=chosen.info.height,
                 s3_key=key,
+                patient=patient,
             )
-            entry.patient = patient
-            LedgerEntry.objects.filter(pk=entry.pk).update(patient=patient)
             return None
         finally:
             chosen.close()
