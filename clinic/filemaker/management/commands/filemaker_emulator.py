@@ -40,6 +40,11 @@ class Command(BaseCommand):
         parser.add_argument("--dataset", required=True, type=Path)
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+        parser.add_argument(
+            "--state-dir",
+            type=Path,
+            help="where FileMaker's edits are kept (default DIR/state)",
+        )
         docs = field_docs()
         for knob in fields(FaultConfig):
             parser.add_argument(
@@ -72,7 +77,7 @@ class Command(BaseCommand):
         try:
             serve(
                 dataset,
-                EmulatorConfig(faults=faults),
+                EmulatorConfig(faults=faults, state_dir=options["state_dir"]),
                 host=options["host"],
                 port=options["port"],
                 ready=ready,

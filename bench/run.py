@@ -1,0 +1,383 @@
+"""Throughput benchmark: the import against the source's ceiling, side by side.
+
+    python -m bench.run [--images 2000] [--workers 16] [--sequential-limit 300]
+                        [--profile wan|lan] [--scale] [--markdown FILE]
+
+Starts the FileMaker emulator (with a "WAN" profile: 50 ms per Data API call,
+100 ms container time-to-first-byte, 8 MB/s per stream, 80 MB/s in all) and
+moto's S3 server, each in its own process, then measures in one run:
+
+  (a) the import with --workers 1 (on the first --sequential-limit records),
+  (b) the import with the default workers,
+  (c) the source ceiling: the same containers downloaded with the same
+      concurrency and client, nothing else done (bench/ceiling.py).
+
+Each import gets fresh FileMaker state, a fresh bucket and a fresh SQLite
+database. Reported: images/s, MB/s, the importer's peak RSS (from the kernel's
+rusage of that process), and the ratios b/a and b/c. With --scale, the import
+(b) also runs on 10x the images, to show time grows linearly and RSS does not.
+Absolute figures are this machine's; the ratios are the claim.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+MANAGE = str(BASE_DIR / "manage.py")
+REGION = "ap-southeast-2"
+PROFILES = {
+    "wan": [
+        "--latency-ms",
+        "50",
+        "--container-ttfb-ms",
+        "100",
+        "--stream-bytes-per-sec",
+        str(8_000_000),
+        "--total-bytes-per-sec",
+        str(80_000_000),
+    ],
+    "lan": [],
+}
+
+
+@dataclass
+class Measurement:
+    name: str
+    records: int
+    bytes: int
+    seconds: float
+    peak_rss_mb: float | None
+
+    @property
+    def per_second(self) -> float:
+        return self.records / self.seconds
+
+    @property
+    def mb_per_second(self) -> float:
+        return self.bytes / 1e6 / self.seconds
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listens on port {port}")
+
+
+def run_measured(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Run a process; return (seconds, peak RSS in MB, stdout)."""
+    out = tempfile.TemporaryFile()  # noqa: SIM115 - read back after the wait
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=BASE_DIR
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.monotonic() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    out.seek(0)
+    text = out.read().decode(errors="replace")
+    if proc.returncode:
+        raise SystemExit(
+            f"{' '.join(cmd[:4])} failed ({proc.returncode}):\n{text[-3000:]}"
+        )
+    return seconds, usage.ru_maxrss / 1024, text
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.work = Path(tempfile.mkdtemp(prefix="clinic-bench-"))
+        self.s3_port = free_port()
+        self.s3 = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "moto_server"),
+                "-H",
+                "127.0.0.1",
+                "-p",
+                str(self.s3_port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.s3_port)
+        self.runs = 0
+
+    def close(self) -> None:
+        self.s3.terminate()
+        self.s3.wait(timeout=30)
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def dataset(self, images: int) -> Path:
+        path = BASE_DIR / "var" / "bench" / f"clinic-{images}-seed{self.args.seed}"
+        if not (path / "dataset.json").exists():
+            subprocess.run(
+                [
+                    sys.executable,
+                    MANAGE,
+                    "generate_filemaker_dataset",
+                    "--out",
+                    str(path),
+                    "--images",
+                    str(images),
+                    "--seed",
+                    str(self.args.seed),
+                    "--force",
+                ],
+                check=True,
+            )
+        return path
+
+    def start_emulator(
+        self, dataset: Path, state: Path
+    ) -> tuple[subprocess.Popen, str, str]:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                MANAGE,
+                "filemaker_emulator",
+                "--dataset",
+                str(dataset),
+                "--port",
+                "0",
+                "--state-dir",
+                str(state),
+                *PROFILES[self.args.profile],
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        url = ca = None
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("URL "):
+                url = line.split()[1]
+            elif line.startswith("CA_BUNDLE "):
+                ca = line.split(" ", 1)[1].strip()
+            if url and ca:
+                return proc, url, ca
+        raise SystemExit("emulator did not start")
+
+    def env(self, url: str, ca: str, bucket: str, db: Path) -> dict[str, str]:
+        from clinic.filemaker.dataset.generate import account_password
+
+        return {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": f"sqlite:///{db}",
+            "MIGRATION_STATE_DIR": str(db.parent),
+            "FM_URL": url,
+            "FM_DATABASE": "Clinic",
+            "FM_ACCOUNT": "api",
+            "FM_PASSWORD": account_password(self.args.seed),
+            "FM_CA_BUNDLE": ca,
+            "S3_BUCKET": bucket,
+            "S3_ENDPOINT_URL": f"http://127.0.0.1:{self.s3_port}",
+            "S3_REGION": REGION,
+            "S3_ACCESS_KEY_ID": "bench",
+            "S3_SECRET_ACCESS_KEY": "bench",
+        }
+
+    def scenario(
+        self,
+        name: str,
+        dataset: Path,
+        *,
+        workers: int,
+        limit: int | None,
+        ceiling: bool = False,
+    ) -> Measurement:
+        self.runs += 1
+        run_dir = self.work / f"run{self.runs}"
+        run_dir.mkdir()
+        emulator, url, ca = self.start_emulator(dataset, run_dir / "fm-state")
+        try:
+            bucket = f"bench-{self.runs}-{os.getpid()}"
+            env = self.env(url, ca, bucket, run_dir / "db.sqlite3")
+            self.create_bucket(bucket)
+            limit_args = ["--limit", str(limit)] if limit else []
+            if ceiling:
+                _, _, out = run_measured(
+                    [
+                        sys.executable,
+                        "-m",
+                        "bench.ceiling",
+                        "--dataset",
+                        str(dataset),
+                        "--workers",
+                        str(workers),
+                        *limit_args,
+                    ],
+                    env,
+                )
+                result = json.loads(out.strip().splitlines()[-1])
+                return Measurement(
+                    name, result["records"], result["bytes"], result["seconds"], None
+                )
+            subprocess.run(
+                [sys.executable, MANAGE, "migrate", "-v0"], env=env, check=True
+            )
+            subprocess.run(
+                [sys.executable, MANAGE, "import_filemaker_patients"],
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            report = run_dir / "report.json"
+            _, rss, _ = run_measured(
+                [
+                    sys.executable,
+                    MANAGE,
+                    "import_filemaker_images",
+                    "--workers",
+                    str(workers),
+                    "--report",
+                    str(report),
+                    *limit_args,
+                ],
+                env,
+            )
+            data = json.loads(report.read_text())
+            exported = data["totals"]["imported"] + data["totals"]["imported_unlinked"]
+            # The import's own clock (from its first page to its report),
+            # without the interpreter's and Django's start-up.
+            return Measurement(
+                name, exported, data["bytes"], data["run"]["seconds"], rss
+            )
+        finally:
+            emulator.terminate()
+            emulator.wait(timeout=30)
+
+    def create_bucket(self, bucket: str) -> None:
+        import boto3
+
+        client = boto3.client(
+            "s3",
+            endpoint_url=f"http://127.0.0.1:{self.s3_port}",
+            region_name=REGION,
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+        )
+        client.create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
+        client.put_bucket_encryption(
+            Bucket=bucket,
+            ServerSideEncryptionConfiguration={
+                "Rules": [
+                    {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                ]
+            },
+        )
+        client.put_public_access_block(
+            Bucket=bucket,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
+
+
+def table(rows: list[Measurement]) -> str:
+    lines = [
+        "| run | images | MB | seconds | images/s | MB/s | importer peak RSS |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for m in rows:
+        rss = f"{m.peak_rss_mb:.0f} MB" if m.peak_rss_mb is not None else "—"
+        lines.append(
+            f"| {m.name} | {m.records} | {m.bytes / 1e6:.0f} | {m.seconds:.1f} | "
+            f"{m.per_second:.1f} | {m.mb_per_second:.1f} | {rss} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Import throughput benchmark")
+    parser.add_argument("--images", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument("--sequential-limit", type=int, default=300)
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="wan")
+    parser.add_argument(
+        "--scale", action="store_true", help="also import 10x the images"
+    )
+    parser.add_argument("--json", type=Path, help="write the measurements as JSON")
+    args = parser.parse_args()
+    sys.path.insert(0, str(BASE_DIR))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+    bench = Bench(args)
+    try:
+        dataset = bench.dataset(args.images)
+        a = bench.scenario(
+            "(a) import, --workers 1", dataset, workers=1, limit=args.sequential_limit
+        )
+        b = bench.scenario(
+            f"(b) import, --workers {args.workers}",
+            dataset,
+            workers=args.workers,
+            limit=None,
+        )
+        c = bench.scenario(
+            f"(c) source ceiling, {args.workers} downloads at once",
+            dataset,
+            workers=args.workers,
+            limit=None,
+            ceiling=True,
+        )
+        rows = [a, b, c]
+        if args.scale:
+            big = bench.dataset(args.images * 10)
+            rows.append(
+                bench.scenario(
+                    f"(b) at {args.images * 10} images",
+                    big,
+                    workers=args.workers,
+                    limit=None,
+                )
+            )
+    finally:
+        bench.close()
+    print(f"profile: {args.profile}, dataset seed {args.seed}, {os.cpu_count()} cores")
+    print(table(rows))
+    print(
+        f"b/a = {b.per_second / a.per_second:.1f}x   "
+        f"b/c = {b.per_second / c.per_second:.0%}"
+    )
+    if args.scale:
+        big = rows[-1]
+        print(
+            f"scale: time per image {b.seconds / b.records * 1000:.1f} ms -> "
+            f"{big.seconds / big.records * 1000:.1f} ms; peak RSS "
+            f"{b.peak_rss_mb:.0f} MB -> {big.peak_rss_mb:.0f} MB"
+        )
+    if args.json:
+        args.json.write_text(json.dumps([vars(m) for m in rows], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
