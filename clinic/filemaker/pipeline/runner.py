@@ -47,6 +47,7 @@ from clinic.filemaker.pipeline.progress import Progress
 from clinic.filemaker.pipeline.report import RecordOutcome
 from clinic.filemaker.pipeline.report import ReportWriter
 from clinic.filemaker.pipeline.select import ChecksumMismatchError
+from clinic.filemaker.pipeline.select import Chosen
 from clinic.filemaker.pipeline.select import NoUsableImageError
 from clinic.filemaker.pipeline.select import choose_container
 from clinic.filemaker.pipeline.source import SourceRecord
@@ -256,28 +257,40 @@ class ImportRunner:
                 self._finish(outcome, report)
 
     def _process_all(self, report: ReportWriter) -> None:
-        work: queue.Queue[tuple[SourceRecord, LedgerEntry | None] | None] = queue.Queue(
-            maxsize=self.options.workers * 2
-        )
-        workers = [
-            threading.Thread(
-                target=self._work, args=(work, report), name=f"import-worker-{i}"
-            )
-            for i in range(self.options.workers)
-        ]
-        for thread in workers:
-            thread.start()
+        """Producer -> fetchers (download, check) -> finishers (S3, DB, FileMaker).
+
+        Each stage has `workers` threads, joined by bounded queues: a fetcher
+        hands its checked bytes on and starts the next download at once, so
+        `workers` downloads stay in flight while earlier records are being
+        uploaded, committed and marked.
+        """
+        n = self.options.workers
+        work: queue.Queue = queue.Queue(maxsize=n * 2)
+        fetched: queue.Queue = queue.Queue(maxsize=n)
+        fetchers = self._threads("fetch", n, self._fetch_loop, work, fetched, report)
+        finishers = self._threads("finish", n, self._finish_loop, fetched, report)
         try:
             self._produce(work, report)
         except BaseException:
             self.stop.set()
             raise
         finally:
-            for _ in workers:
-                work.put(None)
-            for thread in workers:
-                thread.join()
+            for stage_queue, threads in ((work, fetchers), (fetched, finishers)):
+                for _ in threads:
+                    stage_queue.put(None)
+                for thread in threads:
+                    thread.join()
             self.progress.close()
+
+    @staticmethod
+    def _threads(name: str, count: int, target, *args) -> list[threading.Thread]:
+        threads = [
+            threading.Thread(target=target, args=args, name=f"import-{name}-{i}")
+            for i in range(count)
+        ]
+        for thread in threads:
+            thread.start()
+        return threads
 
     def _produce(self, work: queue.Queue, report: ReportWriter) -> None:
         started = False
@@ -384,67 +397,54 @@ class ImportRunner:
 
     # -- one record ------------------------------------------------------------
 
-    def _work(self, work: queue.Queue, report: ReportWriter) -> None:
+    def _fetch_loop(
+        self, work: queue.Queue, fetched: queue.Queue, report: ReportWriter
+    ) -> None:
         try:
-            while True:
-                item = work.get()
-                if item is None:
-                    return
+            while (item := work.get()) is not None:
                 src, entry = item
-                outcome = None
-                try:
-                    outcome = self._process(src, entry)
-                except Exception as exc:
-                    # A bug, not a data problem: record it against this record
-                    # and keep going; the run ends "failed" and says why.
-                    logger.exception("record %s: unexpected error", src.filemaker_id)
-                    outcome = self._outcome(
-                        src, "failed", "unexpected_error", repr(exc)
-                    )
-                    if entry is not None:
-                        ledger.record_failed(
-                            entry, reason="unexpected_error", error=repr(exc)
-                        )
-                finally:
-                    imported = outcome is not None and outcome.outcome in (
-                        "imported",
-                        "imported_unlinked",
-                    )
-                    self.budget.release(imported)
-                if outcome is not None:
-                    self._finish(outcome, report)
+                self._guarded(src, entry, report, self._fetch, fetched)
         finally:
             connections.close_all()
 
-    def _process(self, src: SourceRecord, entry: LedgerEntry | None) -> RecordOutcome:
-        step = ledger.STEP_SELECT if entry is None else ledger.next_step(entry)
-        if step == ledger.STEP_SELECT:
-            uploaded = self._select_and_upload(src, entry)
-            if entry is None or isinstance(uploaded, RecordOutcome):
-                return uploaded  # dry-run prediction, skip or failure
-            step = ledger.STEP_PERSIST
-        assert entry is not None
-        batch_created = False
-        if step == ledger.STEP_PERSIST:
-            try:
-                batch_created = persist(entry, entry.patient)
-            except (DatabaseError, PersistConflictError) as exc:
-                return self._fail(src, entry, "database_write_failed", exc)
-            crashpoint("after_persist")
-        if entry.exported_at is None:
-            try:
-                mod_id = mark_exported(
-                    self.client, self.fm.layout, entry, self.fields, self.layout_fields
-                )
-            except DataAPIError as exc:
-                return self._fail(src, entry, "filemaker_writeback_failed", exc)
-            crashpoint("after_mark")
-            ledger.record_exported(entry, mod_id=mod_id)
-        return self._success(entry, batch_created=batch_created)
+    def _finish_loop(self, fetched: queue.Queue, report: ReportWriter) -> None:
+        try:
+            while (item := fetched.get()) is not None:
+                src, entry, patient, chosen = item
+                try:
+                    self._guarded(src, entry, report, self._complete, patient, chosen)
+                finally:
+                    if chosen is not None:
+                        chosen.close()
+        finally:
+            connections.close_all()
 
-    def _select_and_upload(
-        self, src: SourceRecord, entry: LedgerEntry | None
+    def _guarded(self, src, entry, report, step, *args) -> None:
+        """Run one stage of a record; settle the record unless it was handed on.
+
+        An exception here is a bug, not a data problem: it is recorded against
+        this record and the run goes on (and ends "failed", saying why).
+        """
+        outcome: RecordOutcome | None = None
+        try:
+            outcome = step(src, entry, *args)
+        except Exception as exc:
+            logger.exception("record %s: unexpected error", src.filemaker_id)
+            outcome = self._outcome(src, "failed", "unexpected_error", repr(exc))
+            if entry is not None:
+                ledger.record_failed(entry, reason="unexpected_error", error=repr(exc))
+        if outcome is None:
+            return  # handed on to the next stage
+        self.budget.release(outcome.outcome in ("imported", "imported_unlinked"))
+        self._finish(outcome, report)
+
+    def _fetch(
+        self, src: SourceRecord, entry: LedgerEntry | None, fetched: queue.Queue
     ) -> RecordOutcome | None:
+        """Download and check (or, resuming, nothing); None when handed on."""
+        if entry is not None and ledger.next_step(entry) != ledger.STEP_SELECT:
+            fetched.put((src, entry, None, None))  # uploaded by an earlier run
+            return None
         if entry is not None:
             ledger.start_attempt(entry)
         patient = find_patient(src.contact_id)
@@ -469,38 +469,79 @@ class ImportRunner:
         except DataAPIError as exc:
             return self._fail(src, entry, "download_failed", exc)
         crashpoint("after_download")
-        try:
-            key = self._key(src, patient, chosen.info.type.extension)
-            download = chosen.download
-            if entry is None:
-                return self._predict(src, patient, key, chosen)
+        if entry is None:
             try:
-                self.store.put_create_only(
-                    key,
-                    chosen.body,
-                    sha256=download.sha256,
-                    content_type=chosen.info.type.content_type,
+                key = self._key(src, patient, chosen.info.type.extension)
+                return self._predict(src, patient, key, chosen)
+            finally:
+                chosen.close()
+        fetched.put((src, entry, patient, chosen))
+        return None
+
+    def _complete(
+        self,
+        src: SourceRecord,
+        entry: LedgerEntry,
+        patient: Patient | None,
+        chosen: Chosen | None,
+    ) -> RecordOutcome:
+        """Upload (unless done before), commit the rows, tell FileMaker."""
+        if chosen is not None:
+            failed = self._upload(src, entry, patient, chosen)
+            if failed is not None:
+                return failed
+        batch_created = False
+        if ledger.next_step(entry) == ledger.STEP_PERSIST:
+            try:
+                batch_created = persist(entry, entry.patient)
+            except (DatabaseError, PersistConflictError) as exc:
+                return self._fail(src, entry, "database_write_failed", exc)
+            crashpoint("after_persist")
+        if entry.exported_at is None:
+            try:
+                mod_id = mark_exported(
+                    self.client, self.fm.layout, entry, self.fields, self.layout_fields
                 )
-            except ObjectConflictError as exc:
-                return self._fail(src, entry, "s3_conflict", exc, tried=chosen.tried)
-            except StoreError as exc:
-                return self._fail(src, entry, "s3_put_failed", exc, tried=chosen.tried)
-            crashpoint("after_upload")
-            ledger.record_upload(
-                entry,
-                container_field=chosen.field,
-                fields_tried=chosen.tried,
-                size=download.size,
+            except DataAPIError as exc:
+                return self._fail(src, entry, "filemaker_writeback_failed", exc)
+            crashpoint("after_mark")
+            ledger.record_exported(entry, mod_id=mod_id)
+        return self._success(entry, batch_created=batch_created)
+
+    def _upload(
+        self,
+        src: SourceRecord,
+        entry: LedgerEntry,
+        patient: Patient | None,
+        chosen: Chosen,
+    ) -> RecordOutcome | None:
+        key = self._key(src, patient, chosen.info.type.extension)
+        download = chosen.download
+        try:
+            self.store.put_create_only(
+                key,
+                chosen.body,
                 sha256=download.sha256,
                 content_type=chosen.info.type.content_type,
-                width=chosen.info.width,
-                height=chosen.info.height,
-                s3_key=key,
-                patient=patient,
             )
-            return None
-        finally:
-            chosen.close()
+        except ObjectConflictError as exc:
+            return self._fail(src, entry, "s3_conflict", exc, tried=chosen.tried)
+        except StoreError as exc:
+            return self._fail(src, entry, "s3_put_failed", exc, tried=chosen.tried)
+        crashpoint("after_upload")
+        ledger.record_upload(
+            entry,
+            container_field=chosen.field,
+            fields_tried=chosen.tried,
+            size=download.size,
+            sha256=download.sha256,
+            content_type=chosen.info.type.content_type,
+            width=chosen.info.width,
+            height=chosen.info.height,
+            s3_key=key,
+            patient=patient,
+        )
+        return None
 
     def _key(self, src: SourceRecord, patient: Patient | None, ext: str) -> str:
         prefix = self.store.settings.key_prefix

@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 from django.core.management.base import CommandParser
 
 from clinic.filemaker.dataapi import DataAPIError
+from clinic.filemaker.operations.refresh import refresh_changed
 from clinic.filemaker.pipeline import ImportAborted
 from clinic.filemaker.pipeline import ImportOptions
 from clinic.filemaker.pipeline import ImportRunner
@@ -59,6 +60,12 @@ class Command(BaseCommand):
             help="containers larger than this are passed over (default 200)",
         )
         parser.add_argument(
+            "--refresh-changed",
+            action="store_true",
+            help="first import records edited after their export again, as new "
+            "versions (see README.md)",
+        )
+        parser.add_argument(
             "--use-thumbnail-fallback",
             action="store_true",
             help="accept the Recovered thumbnail when no other size is usable",
@@ -88,11 +95,18 @@ class Command(BaseCommand):
                     + " (fix the bucket, or pass --skip-s3-preflight for a local "
                     "test server)"
                 )
+        if options["refresh_changed"] and not run_options.dry_run:
+            try:
+                self.stdout.write(refresh_changed(fm, store))
+            except (LockHeldError, DataAPIError, StoreError) as exc:
+                raise CommandError(str(exc)) from exc
         # The bar writes carriage returns itself: give it the raw stream, not
         # the wrapper that appends a newline to every write.
         progress = Progress(getattr(self.stdout, "_out", self.stdout))
         try:
-            with fm.client(max_concurrency=run_options.workers) as client:
+            # Fetchers download and finishers write back at the same time:
+            # up to two requests per worker may be in flight to FileMaker.
+            with fm.client(max_concurrency=2 * run_options.workers) as client:
                 runner = ImportRunner(
                     run_options,
                     fm,
