@@ -1,0 +1,228 @@
+"""import --refresh-changed: records edited after their export, imported again.
+
+A record whose modId differs from the one the ledger noted after the
+write-back has changed in FileMaker since. Its container is chosen again by
+the waterfall; if the bytes are new, they become a new version:
+
+    1. S3          put under a versioned key beside the current one,
+                   {FILEMAKER_ID}.v{N}.{ext} (N = 2, 3, ...), create-only
+    2. database    in one transaction: an ImageVersion row keeps the replaced
+                   object's key and checksum, the Image points at the new one
+                   (and takes the record's current Type), the ledger entry
+                   takes the new key and checksum
+    3. FileMaker   NexusExportDate and receipts written again; the ledger notes
+                   the record's modId after that write
+
+The old object is never touched. If the bytes are the same (only other fields
+changed), the Image's Type is refreshed and step 3 is all there is. The ledger
+keeps the old exported modId until step 3, so a crash anywhere leaves the
+record still "changed" and a rerun finishes: the put finds its own bytes
+already at the versioned key, and the database step has nothing left to do.
+A changed date does not move an image to another batch (review it by hand).
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import uuid
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+
+from clinic.filemaker import ledger
+from clinic.filemaker.dataapi import DataAPIClient
+from clinic.filemaker.dataapi import DataAPIError
+from clinic.filemaker.dataapi import FieldMeta
+from clinic.filemaker.dataapi import Record
+from clinic.filemaker.fields import ImageFields
+from clinic.filemaker.models import EXPORTED_STATES
+from clinic.filemaker.models import LedgerEntry
+from clinic.filemaker.operations.records import iter_records
+from clinic.filemaker.pipeline.config import FileMakerSettings
+from clinic.filemaker.pipeline.keys import canonical_uuid
+from clinic.filemaker.pipeline.mark import mark_exported
+from clinic.filemaker.pipeline.runner import LOCK_NAME
+from clinic.filemaker.pipeline.select import ChecksumMismatchError
+from clinic.filemaker.pipeline.select import Chosen
+from clinic.filemaker.pipeline.select import NoUsableImageError
+from clinic.filemaker.pipeline.select import choose_container
+from clinic.filemaker.pipeline.source import parse_record
+from clinic.filemaker.runlock import RunLockHandle
+from clinic.filemaker.s3store import ObjectStore
+from clinic.filemaker.s3store import StoreError
+from clinic.images.models import Image
+from clinic.images.models import ImageVersion
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RefreshResult:
+    changed: int = 0
+    new_versions: list[str] = field(default_factory=list)  # FileMaker ids
+    failed: dict[str, str] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "changed": self.changed,
+            "new_versions": len(self.new_versions),
+            "failed": self.failed,
+        }
+
+
+def versioned_key(current_key: str, filemaker_id: str, version: int, ext: str) -> str:
+    """{folder of the current key}/{FILEMAKER_ID}.v{version}.{ext}."""
+    if canonical_uuid(filemaker_id) != filemaker_id or not ext.isalnum():
+        raise ValueError("a versioned key needs a canonical id and a plain extension")
+    return f"{posixpath.dirname(current_key)}/{filemaker_id}.v{version}.{ext}"
+
+
+class Refresher:
+    def __init__(
+        self,
+        client: DataAPIClient,
+        layout: str,
+        fields: ImageFields,
+        store: ObjectStore,
+        *,
+        max_bytes: int = 200 * 1024 * 1024,
+    ) -> None:
+        self.client = client
+        self.layout = layout
+        self.fields = fields
+        self.store = store
+        self.max_bytes = max_bytes
+
+    def run(self) -> RefreshResult:
+        result = RefreshResult()
+        layout_fields = self.client.layout_fields(self.layout)
+        records = {r.record_id: r for r in iter_records(self.client, self.layout)}
+        exported = LedgerEntry.objects.filter(state__in=EXPORTED_STATES)
+        for entry in exported.order_by("pk"):
+            record = records.get(entry.record_id)
+            if record is None or record.mod_id == entry.exported_mod_id:
+                continue
+            if not str(record.get(self.fields.export_date, "")).strip():
+                continue  # shown unexported again: the import itself takes it
+            result.changed += 1
+            try:
+                if self._refresh(entry, record, layout_fields):
+                    result.new_versions.append(entry.filemaker_id)
+            except (
+                DataAPIError,
+                StoreError,
+                NoUsableImageError,
+                ChecksumMismatchError,
+            ) as exc:
+                logger.warning("refresh %s failed: %s", entry.filemaker_id, exc)
+                result.failed[entry.filemaker_id] = f"{type(exc).__name__}: {exc}"
+        return result
+
+    def _refresh(
+        self, entry: LedgerEntry, record: Record, layout_fields: dict[str, FieldMeta]
+    ) -> bool:
+        src = parse_record(record, self.fields, use_thumbnail=False)
+        chosen = choose_container(
+            self.client,
+            self.layout,
+            src,
+            max_bytes=self.max_bytes,
+            md5_of=self.fields.md5_of,
+        )
+        try:
+            new = chosen.download.sha256 != entry.sha256
+            if new:
+                self._store_version(entry, chosen, record)
+            _refresh_type(entry, src.image_type)
+        finally:
+            chosen.close()
+        mod_id = mark_exported(
+            self.client, self.layout, entry, self.fields, layout_fields
+        )
+        ledger.record_export_mod_id(entry, mod_id=mod_id)
+        return new
+
+    def _store_version(self, entry: LedgerEntry, chosen: Chosen, record: Record):
+        fmid = uuid.UUID(entry.filemaker_id)
+        kept = ImageVersion.objects.filter(filemaker_id=fmid)
+        version = (kept.aggregate(top=Max("version"))["top"] or 0) + 2
+        key = versioned_key(
+            entry.s3_key, entry.filemaker_id, version, chosen.info.type.extension
+        )
+        self.store.put_create_only(
+            key,
+            chosen.body,
+            sha256=chosen.download.sha256,
+            content_type=chosen.info.type.content_type,
+        )
+        with transaction.atomic():
+            ImageVersion.objects.get_or_create(
+                filemaker_id=fmid,
+                version=version - 1,
+                defaults={
+                    "s3_key": entry.s3_key,
+                    "file_size": entry.size or 0,
+                    "sha256": entry.sha256,
+                    "content_type": entry.content_type,
+                    "container_field": entry.container_field,
+                },
+            )
+            Image.objects.filter(filemaker_id=fmid).update(
+                s3_key=key,
+                sha256=chosen.download.sha256,
+                file_size=chosen.download.size,
+                content_type=chosen.info.type.content_type,
+                width=chosen.info.width,
+                height=chosen.info.height,
+                container_field=chosen.field,
+                # The old derivatives show the old picture; made again later.
+                **_no_derivatives(),
+            )
+            ledger.record_new_version(
+                entry,
+                s3_key=key,
+                sha256=chosen.download.sha256,
+                size=chosen.download.size,
+                content_type=chosen.info.type.content_type,
+                width=chosen.info.width,
+                height=chosen.info.height,
+                container_field=chosen.field,
+                mod_id=record.mod_id,
+                modified_at_source=str(record.get(self.fields.modified_at, ""))[:40],
+            )
+        logger.info("new version %d of %s", version, entry.filemaker_id)
+
+
+def _refresh_type(entry: LedgerEntry, image_type: str) -> None:
+    if entry.filemaker_id and image_type:
+        Image.objects.filter(filemaker_id=uuid.UUID(entry.filemaker_id)).exclude(
+            category=image_type
+        ).update(category=image_type, filemaker_type=image_type)
+
+
+def _no_derivatives() -> dict[str, str]:
+    names = {f.name for f in Image._meta.get_fields()}
+    return {n: "" for n in ("thumbnail_key", "display_key") if n in names}
+
+
+def refresh_changed(fm: FileMakerSettings, store: ObjectStore) -> str:
+    """Run the refresh under the import's lock; returns its summary line.
+
+    Records that fail are named in it and taken up again by the next
+    --refresh-changed (they still read as changed).
+    """
+    lock = RunLockHandle(LOCK_NAME, None)
+    try:
+        with fm.client(max_concurrency=2) as client:
+            result = Refresher(client, fm.layout, fm.image_fields, store).run()
+    finally:
+        lock.release()
+    failed = "".join(f"; {fmid} failed: {err}" for fmid, err in result.failed.items())
+    return (
+        f"refresh: {result.changed} record(s) changed after export, "
+        f"{len(result.new_versions)} new version(s){failed}"
+    )
