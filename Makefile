@@ -19,6 +19,9 @@ $(VENV)/.installed: pyproject.toml
 demo: install  ## the whole migration on the synthetic clinic (emulator + local S3 + SQLite)
 	$(BIN)/python -m clinic.demo
 
+serve: install  ## after `make demo`: the migrated clinic in a browser (gallery, admin, report) on 127.0.0.1:8000
+	$(BIN)/python -m clinic.serve_demo
+
 test: install  ## every test, on SQLite and on PostgreSQL (started by the script)
 	bash scripts/test.sh
 

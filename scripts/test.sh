@@ -5,6 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 
+# The browser tests drive Debian's Chromium; Playwright never downloads one.
+if [ ! -x /usr/bin/chromium ]; then
+    echo "== installing Debian's chromium for the browser tests"
+    apt-get update && apt-get install -y chromium
+fi
+
 "$BIN/ruff" check .
 "$BIN/ruff" format --check .
 

@@ -6,6 +6,7 @@ reads these tables.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -133,3 +134,35 @@ class RunLock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} held by {self.owner}"
+
+
+class ReviewItem(LedgerEntry):
+    """The ledger's review queue: records that did not become a patient's image."""
+
+    REVIEW_STATES = (State.IMPORTED_UNLINKED, State.SKIPPED, State.FAILED)
+
+    class Meta:
+        proxy = True
+        verbose_name = "review queue entry"
+        verbose_name_plural = "review queue"
+
+
+class SpotCheck(models.Model):
+    """A clinician's sign-off of a run's contact sheet (see spotcheck.py)."""
+
+    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="+")
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    signed_at = models.DateTimeField(auto_now_add=True)
+    seed = models.IntegerField()
+    # FileMaker ids of the sample, split by the clinician's verdict.
+    approved = models.JSONField(default=list)
+    flagged = models.JSONField(default=list)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-signed_at"]
+
+    def __str__(self) -> str:
+        return f"Spot check of run {self.run_id}"

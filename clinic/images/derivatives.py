@@ -1,0 +1,99 @@
+"""Display-size and thumbnail JPEGs made from an original (no S3, no Django).
+
+The original stays untouched in S3 as the clinical evidence; derivatives are
+what the gallery shows and what may leave the clinic's record, so they are
+turned the right way up (EXIF orientation applied to the pixels) and carry no
+metadata at all: no EXIF, GPS, device serial numbers or capture times.
+Whatever the original's format (JPEG, PNG with alpha, TIFF, palette GIF...),
+the derivatives are baseline RGB JPEGs that every browser shows.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from PIL import Image
+from PIL import ImageOps
+
+THUMBNAIL_PX = 300
+DISPLAY_PX = 1600
+JPEG_QUALITY = 85
+CONTENT_TYPE = "image/jpeg"
+
+
+@dataclass(frozen=True)
+class Derivative:
+    data: bytes
+    width: int
+    height: int
+    content_type: str = CONTENT_TYPE
+
+
+@dataclass(frozen=True)
+class Derivatives:
+    thumbnail: Derivative
+    display: Derivative
+
+
+def make_derivatives(
+    original: BinaryIO,
+    *,
+    thumbnail_px: int = THUMBNAIL_PX,
+    display_px: int = DISPLAY_PX,
+) -> Derivatives:
+    """A thumbnail and a display image, each fitted in a square box, never upscaled.
+
+    Raises PIL.UnidentifiedImageError (or OSError) when the bytes are not an
+    image Pillow can decode; the import only keeps originals that decode.
+    """
+    with Image.open(original) as opened:
+        _draft_for(opened, display_px)
+        upright = ImageOps.exif_transpose(opened)
+    rgb = _flatten_to_rgb(upright)
+    display = _fitted(rgb, display_px)
+    thumbnail = _fitted(display, thumbnail_px)
+    return Derivatives(thumbnail=_jpeg(thumbnail), display=_jpeg(display))
+
+
+def _draft_for(image: Image.Image, long_side: int) -> None:
+    # A JPEG can be decoded at 1/2, 1/4 or 1/8 scale for a fraction of the
+    # work; ask for the smallest scale still at least as big as the display
+    # image (draft never goes below the requested size).
+    width, height = image.size
+    scale = long_side / max(width, height)
+    if image.format == "JPEG" and scale < 1:
+        image.draft("RGB", (math.ceil(width * scale), math.ceil(height * scale)))
+
+
+def _flatten_to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16-bit greyscale (TIFF): scale to 8 bits before converting.
+        image = image.convert("I").point(lambda v: v / 256).convert("L")
+    if image.mode in ("RGBA", "LA", "PA") or (
+        image.mode == "P" and "transparency" in image.info
+    ):
+        # A transparent background becomes white, as on paper, not black.
+        rgba = image.convert("RGBA")
+        white = Image.new("RGB", rgba.size, (255, 255, 255))
+        white.paste(rgba, mask=rgba.getchannel("A"))
+        return white
+    return image.convert("RGB")
+
+
+def _fitted(image: Image.Image, box: int) -> Image.Image:
+    fitted = image.copy()
+    fitted.thumbnail((box, box), Image.Resampling.LANCZOS)
+    return fitted
+
+
+def _jpeg(image: Image.Image) -> Derivative:
+    # A fresh image holds no info dict (EXIF, ICC, XMP, comments): nothing but
+    # pixels is written.
+    clean = Image.new("RGB", image.size)
+    clean.paste(image)
+    out = io.BytesIO()
+    clean.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+    return Derivative(data=out.getvalue(), width=clean.width, height=clean.height)

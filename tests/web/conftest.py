@@ -1,0 +1,124 @@
+"""Fixtures for the pages and the API: staff accounts, an imported clinic, a browser.
+
+The browser is Debian's Chromium driven by Playwright (see chromium.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import uuid
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from PIL import Image as PILImage
+
+from clinic.images.derivative_store import backfill_derivatives
+from clinic.images.models import Image
+from clinic.images.models import ImageBatch
+from clinic.images.models import ImportSource
+from clinic.patients.models import Patient
+from tests.web.chromium import launch
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def staff(django_user_model):
+    return django_user_model.objects.create_user(
+        "staff", password=PASSWORD, is_staff=True
+    )
+
+
+@pytest.fixture
+def clerk(django_user_model):
+    """A logged-in account that is not staff."""
+    return django_user_model.objects.create_user("clerk", password=PASSWORD)
+
+
+@pytest.fixture
+def offline_s3(settings):
+    """S3 settings for pages that only sign URLs (signing needs no server)."""
+    settings.S3 = {
+        **settings.S3,
+        "BUCKET": "clinic-test",
+        "ENDPOINT_URL": "http://127.0.0.1:9",
+        "ACCESS_KEY_ID": "test-access-key",
+        "SECRET_ACCESS_KEY": "test-secret-key",
+        "PRESIGN_SECONDS": 300,
+    }
+
+
+def make_patient_with_batches(count: int) -> Patient:
+    """A patient with `count` dated batches of two images each (no S3 objects)."""
+    patient = Patient.objects.create(
+        first_name="Ada", last_name="Testpatient", filemaker_id=str(uuid.uuid4())
+    )
+    for n in range(count):
+        day = dt.date(2014, 1, 1) + dt.timedelta(days=30 * n)
+        batch = ImageBatch.objects.create(
+            patient=patient,
+            batch_name=f"{day.day} {day:%b %Y} (FileMaker Import)",
+            captured_date=day,
+            import_source=ImportSource.FILEMAKER_IMPORT,
+        )
+        for category in ("Dorsal", "Left Planter"):
+            fm_id = str(uuid.uuid4()).upper()
+            Image.objects.create(
+                batch=batch,
+                s3_key=f"patients/filemaker-import/images/{patient.pk}/{day}/{fm_id}.jpg",
+                original_filename=f"{category}.jpg",
+                file_size=1000,
+                category=category,
+                filemaker_type=category,
+                filemaker_date=day,
+                filemaker_id=fm_id,
+                content_type="image/jpeg",
+                sha256=hashlib.sha256(fm_id.encode()).hexdigest(),
+            )
+    return patient
+
+
+def run_imports() -> None:
+    call_command("import_filemaker_patients", stdout=StringIO())
+    call_command("import_filemaker_images", "--workers", "8", stdout=StringIO())
+
+
+@pytest.fixture
+def imported(migration_env, emulator):
+    """The synthetic clinic imported into moto (over sockets) from the emulator."""
+    run_imports()
+    return migration_env
+
+
+@pytest.fixture
+def imported_with_derivatives(imported):
+    backfill_derivatives(imported, Image.objects.all())
+    return imported
+
+
+def jpeg_bytes(size=(64, 48)) -> bytes:
+    out = io.BytesIO()
+    PILImage.new("RGB", size, (10, 120, 200)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+@pytest.fixture
+def page(transactional_db, live_server, monkeypatch):
+    """A fresh Chromium tab; the database and live server are set up first."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an asyncio loop on this thread, and Django
+    # refuses ORM calls from a thread with a running loop (it cannot tell the
+    # loop is not ours); the test's own ORM calls are synchronous all the same.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # One Playwright per test: its loop must be gone before the next test,
+    # whose database setup would otherwise be refused in the same way.
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        context = browser.new_context()
+        yield context.new_page()
+        context.close()
+        browser.close()
