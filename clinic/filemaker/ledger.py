@@ -97,6 +97,8 @@ def record_upload(
     height: int | None,
     s3_key: str,
     patient: Any,
+    thumbnail_key: str = "",
+    display_key: str = "",
 ) -> None:
     """The object is stored; `patient` (None: unlinked) decided its key."""
     _update(
@@ -113,6 +115,8 @@ def record_upload(
         width=width,
         height=height,
         s3_key=s3_key,
+        thumbnail_key=thumbnail_key,
+        display_key=display_key,
         uploaded_at=timezone.now(),
     )
 
@@ -187,7 +191,14 @@ ROLLED_BACK = "rolled_back"
 
 
 def record_relinked(
-    entry: LedgerEntry, *, image: Any, patient: Any, s3_key: str, mod_id: str
+    entry: LedgerEntry,
+    *,
+    image: Any,
+    patient: Any,
+    s3_key: str,
+    mod_id: str,
+    thumbnail_key: str = "",
+    display_key: str = "",
 ) -> bool:
     """An unlinked entry now linked to its patient: new key, Image, receipt modId.
 
@@ -199,6 +210,8 @@ def record_relinked(
         "image": image,
         "patient": patient,
         "s3_key": s3_key,
+        "thumbnail_key": thumbnail_key,
+        "display_key": display_key,
         "persisted_at": timezone.now(),
         "updated_at": timezone.now(),
     }
@@ -253,6 +266,8 @@ def record_new_version(
     container_field: str,
     mod_id: str,
     modified_at_source: str,
+    thumbnail_key: str = "",
+    display_key: str = "",
 ) -> None:
     """A record changed after its export was imported again as a new version.
 
@@ -271,6 +286,8 @@ def record_new_version(
         container_field=container_field,
         mod_id=mod_id,
         modified_at_source=modified_at_source,
+        thumbnail_key=thumbnail_key,
+        display_key=display_key,
     )
 
 

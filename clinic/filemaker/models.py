@@ -84,6 +84,10 @@ class LedgerEntry(models.Model):
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     s3_key = models.CharField(max_length=500, blank=True)
+    # The gallery's JPEGs beside the original (linked images only); the
+    # display key is the original's own when it needs no re-encoding.
+    thumbnail_key = models.CharField(max_length=500, blank=True)
+    display_key = models.CharField(max_length=500, blank=True)
     original_filename = models.CharField(max_length=255, blank=True)
 
     patient = models.ForeignKey(

@@ -7,8 +7,10 @@ import io
 import logging
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from typing import BinaryIO
 
 from clinic.filemaker.s3store import ObjectStore
+from clinic.images.derivatives import display_ready
 from clinic.images.derivatives import make_derivatives
 from clinic.images.models import Image
 from clinic.images.storage_keys import derivative_keys
@@ -17,19 +19,26 @@ logger = logging.getLogger(__name__)
 
 
 def store_derivatives(
-    store: ObjectStore, s3_key: str, original: bytes
+    store: ObjectStore, s3_key: str, original: bytes | BinaryIO
 ) -> tuple[str, str]:
-    """Upload the thumbnail and display JPEGs of `original`; return their keys.
+    """Upload the thumbnail (and, when needed, display) JPEG of `original`.
 
+    Returns (thumbnail_key, display_key). When the original is already a
+    clean, display-sized JPEG (`display_ready`), it is its own display image
+    and display_key is `s3_key`: no second copy, no quality lost.
     Create-only like every other put: running it again for the same bytes is
     a no-op (Pillow's JPEG encoder is deterministic for a given version).
     """
-    made = make_derivatives(io.BytesIO(original))
+    stream = io.BytesIO(original) if isinstance(original, bytes) else original
+    ready = display_ready(stream)
+    made = make_derivatives(stream, include_display=not ready)
     thumbnail_key, display_key = derivative_keys(s3_key)
-    for key, derivative in (
-        (thumbnail_key, made.thumbnail),
-        (display_key, made.display),
-    ):
+    uploads = [(thumbnail_key, made.thumbnail)]
+    if made.display is None:
+        display_key = s3_key
+    else:
+        uploads.append((display_key, made.display))
+    for key, derivative in uploads:
         store.put_create_only(
             key,
             io.BytesIO(derivative.data),

@@ -35,7 +35,25 @@ class Derivative:
 @dataclass(frozen=True)
 class Derivatives:
     thumbnail: Derivative
-    display: Derivative
+    display: Derivative | None  # None: the original serves as the display image
+
+
+def display_ready(original: BinaryIO, *, display_px: int = DISPLAY_PX) -> bool:
+    """Can the original itself be the display image?
+
+    Yes for a JPEG no larger than the display size that carries no metadata
+    segment at all (no EXIF, so no GPS, device serial or orientation to apply;
+    no XMP; no IPTC): re-encoding it would only lose quality and time.
+    """
+    original.seek(0)
+    try:
+        with Image.open(original) as opened:
+            if opened.format != "JPEG" or max(opened.size) > display_px:
+                return False
+            markers = {marker for marker, _ in getattr(opened, "applist", [])}
+            return not markers & {"APP1", "APP13"} and "exif" not in opened.info
+    finally:
+        original.seek(0)
 
 
 def make_derivatives(
@@ -43,19 +61,26 @@ def make_derivatives(
     *,
     thumbnail_px: int = THUMBNAIL_PX,
     display_px: int = DISPLAY_PX,
+    include_display: bool = True,
 ) -> Derivatives:
     """A thumbnail and a display image, each fitted in a square box, never upscaled.
+
+    With `include_display=False` only the thumbnail is made, from a JPEG
+    decoded at a reduced scale (a fraction of the work of a full decode).
 
     Raises PIL.UnidentifiedImageError (or OSError) when the bytes are not an
     image Pillow can decode; the import only keeps originals that decode.
     """
+    original.seek(0)
     with Image.open(original) as opened:
-        _draft_for(opened, display_px)
+        _draft_for(opened, display_px if include_display else 2 * thumbnail_px)
         upright = ImageOps.exif_transpose(opened)
     rgb = _flatten_to_rgb(upright)
-    display = _fitted(rgb, display_px)
-    thumbnail = _fitted(display, thumbnail_px)
-    return Derivatives(thumbnail=_jpeg(thumbnail), display=_jpeg(display))
+    display = _fitted(rgb, display_px) if include_display else None
+    thumbnail = _fitted(display or rgb, thumbnail_px)
+    return Derivatives(
+        thumbnail=_jpeg(thumbnail), display=_jpeg(display) if display else None
+    )
 
 
 def _draft_for(image: Image.Image, long_side: int) -> None:

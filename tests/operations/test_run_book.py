@@ -18,6 +18,7 @@ from tests.operations.helpers import run_import
 from tests.operations.helpers import verify
 from tests.pipeline.checks import assert_clean_end_state
 from tests.pipeline.checks import expected_records
+from tests.pipeline.checks import original_keys
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,12 +40,12 @@ def test_run_book_inspect_test_import_verify_rollback_relink(
 
     run_import("--limit", "10")
     assert "CLEAN" in verify()
-    assert len(migration_env.list_keys("patients/")) == 10
+    assert len(original_keys(migration_env, "patients/")) == 10
 
     run = ImportRun.objects.get()
     dry = command("rollback_filemaker_images", "--run", str(run.pk))
     assert "would remove" in dry
-    assert len(migration_env.list_keys("patients/")) == 10  # dry run: untouched
+    assert len(original_keys(migration_env, "patients/")) == 10  # dry run: untouched
     command("rollback_filemaker_images", "--run", str(run.pk), "--yes")
     assert "CLEAN" in verify()
     assert migration_env.list_keys("patients/") == []

@@ -28,6 +28,15 @@ def filemaker_records(fm: FileMakerSettings) -> dict[str, dict]:
     return {r.record_id: r.field_data for r in page.records}
 
 
+def original_keys(store: ObjectStore, prefix: str = "") -> list[str]:
+    """Keys of originals, leaving out the gallery's derivatives beside them."""
+    return [
+        obj.key
+        for obj in store.list_keys(prefix)
+        if not obj.key.endswith((".thumb.jpg", ".display.jpg"))
+    ]
+
+
 def assert_clean_end_state(dataset: Path, store: ObjectStore) -> None:
     """What a complete, correct migration of the synthetic clinic leaves behind."""
     fm = FileMakerSettings.from_settings()
@@ -50,11 +59,22 @@ def assert_clean_end_state(dataset: Path, store: ObjectStore) -> None:
         assert entry.container_field == oracle["field"], record_id
         assert entry.sha256 == oracle["sha256"], record_id
 
-    # S3: exactly one object per imported or unlinked record, right checksum.
+    # S3: exactly one original per imported or unlinked record, with the
+    # right checksum, plus the gallery's derivatives of linked images.
     objects = store.list_keys(store.settings.key_prefix + "/")
     keys = Counter(obj.key for obj in objects)
     wanted = {entries[r].s3_key: entries[r] for r in exported_ids}
-    assert set(keys) == set(wanted), "no object without a ledger entry, none missing"
+    derived = set()
+    for rid in exported_ids:
+        entry = entries[rid]
+        if expected[rid]["outcome"] == "imported":
+            assert entry.thumbnail_key.endswith(".thumb.jpg"), rid
+            display = entry.s3_key.rsplit(".", 1)[0] + ".display.jpg"
+            assert entry.display_key in (entry.s3_key, display), rid
+            derived |= {entry.thumbnail_key, entry.display_key} - {entry.s3_key}
+        else:
+            assert entry.thumbnail_key == entry.display_key == ""
+    assert set(keys) == set(wanted) | derived, "no object without a ledger entry"
     for key, entry in wanted.items():
         info = store.head(key)
         assert info is not None
@@ -73,6 +93,11 @@ def assert_clean_end_state(dataset: Path, store: ObjectStore) -> None:
     assert not ImageBatch.objects.filter(images__isnull=True).exists()
     for image in images.select_related("batch"):
         assert image.batch.captured_date == image.filemaker_date
+        entry = entries[image.ledger_entry.record_id]
+        assert (image.thumbnail_key, image.display_key) == (
+            entry.thumbnail_key,
+            entry.display_key,
+        )
 
     # FileMaker: the export date is set on exactly the exported records.
     records = filemaker_records(fm)

@@ -50,7 +50,7 @@ SAFE_KEY = re.compile(
     r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
     r"/(\d{4}-\d{2}-\d{2}|unknown-date))"
     r"/[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}"
-    r"\.(jpg|png|gif|tif|webp|bmp|heic)$"
+    r"(\.(jpg|png|gif|tif|webp|bmp|heic)|\.thumb\.jpg|\.display\.jpg)$"
 )
 FIELDS = ImageFields()
 PATIENT = "0E5C1E32-6F4C-4C4B-9A1D-5B1C8A2E7F10"

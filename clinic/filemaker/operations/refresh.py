@@ -54,6 +54,7 @@ from clinic.filemaker.pipeline.source import parse_record
 from clinic.filemaker.runlock import RunLockHandle
 from clinic.filemaker.s3store import ObjectStore
 from clinic.filemaker.s3store import StoreError
+from clinic.images.derivative_store import store_derivatives
 from clinic.images.models import Image
 from clinic.images.models import ImageVersion
 
@@ -159,6 +160,10 @@ class Refresher:
             sha256=chosen.download.sha256,
             content_type=chosen.info.type.content_type,
         )
+        # The new version's own gallery JPEGs (only images with a row have them).
+        derived = ("", "")
+        if entry.image_id is not None:
+            derived = store_derivatives(self.store, key, chosen.body)
         with transaction.atomic():
             ImageVersion.objects.get_or_create(
                 filemaker_id=fmid,
@@ -179,8 +184,8 @@ class Refresher:
                 width=chosen.info.width,
                 height=chosen.info.height,
                 container_field=chosen.field,
-                # The old derivatives show the old picture; made again later.
-                **_no_derivatives(),
+                thumbnail_key=derived[0],
+                display_key=derived[1],
             )
             ledger.record_new_version(
                 entry,
@@ -193,6 +198,8 @@ class Refresher:
                 container_field=chosen.field,
                 mod_id=record.mod_id,
                 modified_at_source=str(record.get(self.fields.modified_at, ""))[:40],
+                thumbnail_key=derived[0],
+                display_key=derived[1],
             )
         logger.info("new version %d of %s", version, entry.filemaker_id)
 
@@ -202,11 +209,6 @@ def _refresh_type(entry: LedgerEntry, image_type: str) -> None:
         Image.objects.filter(filemaker_id=uuid.UUID(entry.filemaker_id)).exclude(
             category=image_type
         ).update(category=image_type, filemaker_type=image_type)
-
-
-def _no_derivatives() -> dict[str, str]:
-    names = {f.name for f in Image._meta.get_fields()}
-    return {n: "" for n in ("thumbnail_key", "display_key") if n in names}
 
 
 def refresh_changed(fm: FileMakerSettings, store: ObjectStore) -> str:

@@ -8,6 +8,7 @@ Patient, in this order:
                    ledger's); a target already holding those bytes is reused
     2. FileMaker   point the receipt NexusS3Key at the new key (when the layout
                    has it)
+       S3          the gallery's thumbnail (and display JPEG) beside it
     3. S3          delete the unlinked object
     4. database    in one transaction: the batch (batch_for), the Image, and
                    the ledger entry moved to imported with the new key
@@ -42,6 +43,7 @@ from clinic.filemaker.pipeline.persist import batch_for
 from clinic.filemaker.pipeline.persist import find_patient
 from clinic.filemaker.s3store import ObjectStore
 from clinic.filemaker.s3store import StoreError
+from clinic.images.derivative_store import store_derivatives
 from clinic.images.models import Image
 from clinic.patients.models import Patient
 
@@ -120,6 +122,11 @@ class Relinker:
         old_key = entry.s3_key
         if new_key != old_key:
             self.store.copy(old_key, new_key, sha256=entry.sha256)
+        # The gallery's JPEGs, as the import makes them for linked images
+        # (create-only and deterministic, so a rerun puts nothing new).
+        thumbnail_key, display_key = store_derivatives(
+            self.store, new_key, self.store.read(new_key)
+        )
         mod_id = ""
         if receipt:
             mod_id = self.client.edit_record(
@@ -144,10 +151,18 @@ class Relinker:
                     "width": entry.width,
                     "height": entry.height,
                     "container_field": entry.container_field,
+                    "thumbnail_key": thumbnail_key,
+                    "display_key": display_key,
                 },
             )
             ledger.record_relinked(
-                entry, image=image, patient=patient, s3_key=new_key, mod_id=mod_id
+                entry,
+                image=image,
+                patient=patient,
+                s3_key=new_key,
+                mod_id=mod_id,
+                thumbnail_key=thumbnail_key,
+                display_key=display_key,
             )
         logger.info("relinked %s", entry.filemaker_id)
         return created

@@ -183,16 +183,17 @@ class Rollback:
 
     def _keys_of(self, entry: LedgerEntry) -> list[str]:
         """The entry's object, its derivatives and its earlier versions."""
-        keys = []
-        if entry.s3_key:
-            keys.append(entry.s3_key)
-            keys.extend(derivative_keys(entry.s3_key))
+        originals = [entry.s3_key] if entry.s3_key else []
         if entry.filemaker_id:
-            keys.extend(
+            originals.extend(
                 ImageVersion.objects.filter(
                     filemaker_id=uuid.UUID(entry.filemaker_id)
                 ).values_list("s3_key", flat=True)
             )
+        keys = []
+        for key in originals:
+            keys.append(key)
+            keys.extend(derivative_keys(key))
         return keys
 
     def _remove_objects(self, entry: LedgerEntry, keys: list[str]) -> int:

@@ -71,6 +71,8 @@ def persist(entry: LedgerEntry, patient: Patient | None) -> bool:
                 "width": entry.width,
                 "height": entry.height,
                 "container_field": entry.container_field,
+                "thumbnail_key": entry.thumbnail_key,
+                "display_key": entry.display_key,
             },
         )
         if not image_created and image.s3_key != entry.s3_key:

@@ -58,6 +58,7 @@ from clinic.filemaker.runlock import RunLockHandle
 from clinic.filemaker.s3store import ObjectConflictError
 from clinic.filemaker.s3store import ObjectStore
 from clinic.filemaker.s3store import StoreError
+from clinic.images.derivative_store import store_derivatives
 from clinic.patients.models import Patient
 
 logger = logging.getLogger(__name__)
@@ -524,6 +525,11 @@ class ImportRunner:
                 sha256=download.sha256,
                 content_type=chosen.info.type.content_type,
             )
+            # The gallery's thumbnail (and display JPEG when the original
+            # cannot serve as one), for images that get an Image row now.
+            derived = ("", "")
+            if patient is not None:
+                derived = store_derivatives(self.store, key, chosen.body)
         except ObjectConflictError as exc:
             return self._fail(src, entry, "s3_conflict", exc, tried=chosen.tried)
         except StoreError as exc:
@@ -540,6 +546,8 @@ class ImportRunner:
             height=chosen.info.height,
             s3_key=key,
             patient=patient,
+            thumbnail_key=derived[0],
+            display_key=derived[1],
         )
         return None
 
