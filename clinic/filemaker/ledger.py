@@ -44,7 +44,10 @@ def _update(entry: LedgerEntry, **changes: Any) -> None:
 
 
 def register(src: SourceRecord, run: ImportRun) -> LedgerEntry:
-    """The entry for a record this run is about to work on (created if new)."""
+    """The entry for a record this run is about to work on (created if new).
+
+    Counts the attempt too: every run that takes a record up is one.
+    """
     described = {
         "filemaker_id_raw": src.filemaker_id_raw,
         "filemaker_id": src.filemaker_id or "",
@@ -56,14 +59,15 @@ def register(src: SourceRecord, run: ImportRun) -> LedgerEntry:
         "original_filename": src.original_filename,
     }
     entry, created = LedgerEntry.objects.get_or_create(
-        record_id=src.record_id, defaults={**described, "run": run}
+        record_id=src.record_id, defaults={**described, "run": run, "attempts": 1}
     )
     if not created:
         if entry.exported_at is not None:
             # FileMaker shows the record unexported again (cleared by hand or
             # by a rollback that did not finish): tell FileMaker once more.
             described["exported_at"] = None
-        _update(entry, **described, run=run)
+        _update(entry, **described, run=run, attempts=F("attempts") + 1)
+        entry.attempts += 1
     return entry
 
 
@@ -78,11 +82,6 @@ def duplicate_of(src: SourceRecord) -> LedgerEntry | None:
         .order_by("pk")
         .first()
     )
-
-
-def start_attempt(entry: LedgerEntry) -> None:
-    _update(entry, attempts=F("attempts") + 1)
-    entry.attempts += 1
 
 
 def record_upload(

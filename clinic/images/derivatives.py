@@ -73,7 +73,7 @@ def make_derivatives(
     """
     original.seek(0)
     with Image.open(original) as opened:
-        _draft_for(opened, display_px if include_display else 2 * thumbnail_px)
+        _draft_for(opened, display_px if include_display else thumbnail_px)
         upright = ImageOps.exif_transpose(opened)
     rgb = _flatten_to_rgb(upright)
     display = _fitted(rgb, display_px) if include_display else None

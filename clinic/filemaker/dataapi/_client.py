@@ -301,6 +301,9 @@ class DataAPIClient:
                     self._http.stream("GET", target, headers=headers) as resp,
                 ):
                     if resp.status_code in _REDIRECTS:
+                        # Read the (tiny) body so the connection goes back to
+                        # the pool instead of being closed.
+                        resp.read()
                         cookie = _stream_cookie(resp) or cookie
                         location = resp.headers.get("location") or target
                         target = urljoin(target, location)

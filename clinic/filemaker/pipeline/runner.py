@@ -446,8 +446,6 @@ class ImportRunner:
         if entry is not None and ledger.next_step(entry) != ledger.STEP_SELECT:
             fetched.put((src, entry, None, None))  # uploaded by an earlier run
             return None
-        if entry is not None:
-            ledger.start_attempt(entry)
         patient = find_patient(src.contact_id)
         try:
             chosen = choose_container(
