@@ -10,6 +10,7 @@ repaired by running again.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import F
@@ -43,10 +44,37 @@ def _update(entry: LedgerEntry, **changes: Any) -> None:
             setattr(entry, name, value)
 
 
-def register(src: SourceRecord, run: ImportRun) -> LedgerEntry:
-    """The entry for a record this run is about to work on (created if new).
+def entries_for(sources: list[SourceRecord]) -> dict[str, LedgerEntry]:
+    """The existing entries of a page of records, by record id (one query)."""
+    ids = [src.record_id for src in sources]
+    return {e.record_id: e for e in LedgerEntry.objects.filter(record_id__in=ids)}
 
-    Counts the attempt too: every run that takes a record up is one.
+
+def holders_of(sources: list[SourceRecord]) -> dict[str, set[str]]:
+    """Which records already hold each FileMaker id of a page (one query).
+
+    Entries skipped as duplicates hold nothing: the first record keeps the id.
+    """
+    ids = {src.filemaker_id for src in sources if src.filemaker_id}
+    holders: dict[str, set[str]] = {}
+    rows = (
+        LedgerEntry.objects.filter(filemaker_id__in=ids)
+        .exclude(reason=DUPLICATE_ID)
+        .values_list("filemaker_id", "record_id")
+    )
+    for filemaker_id, record_id in rows:
+        holders.setdefault(filemaker_id, set()).add(record_id)
+    return holders
+
+
+def register(
+    src: SourceRecord, run: ImportRun, existing: LedgerEntry | None
+) -> LedgerEntry:
+    """The entry for a record this run is about to work on.
+
+    `existing` is the record's entry as looked up by `entries_for` (None: a
+    record never seen, whose entry is created). Counts the attempt too: every
+    run that takes a record up is one.
     """
     described = {
         "filemaker_id_raw": src.filemaker_id_raw,
@@ -58,75 +86,75 @@ def register(src: SourceRecord, run: ImportRun) -> LedgerEntry:
         "modified_at_source": src.modified_at,
         "original_filename": src.original_filename,
     }
-    entry, created = LedgerEntry.objects.get_or_create(
-        record_id=src.record_id, defaults={**described, "run": run, "attempts": 1}
-    )
-    if not created:
-        if entry.exported_at is not None:
-            # FileMaker shows the record unexported again (cleared by hand or
-            # by a rollback that did not finish): tell FileMaker once more.
-            described["exported_at"] = None
-        _update(entry, **described, run=run, attempts=F("attempts") + 1)
-        entry.attempts += 1
-    return entry
+    if existing is None:
+        return LedgerEntry.objects.create(
+            record_id=src.record_id, run=run, attempts=1, **described
+        )
+    if existing.exported_at is not None:
+        # FileMaker shows the record unexported again (cleared by hand or by
+        # a rollback that did not finish): tell FileMaker once more.
+        described["exported_at"] = None
+    _update(existing, **described, run=run, attempts=F("attempts") + 1)
+    existing.attempts += 1
+    return existing
 
 
-def duplicate_of(src: SourceRecord) -> LedgerEntry | None:
-    """Another record already holding this FileMaker id, if any."""
-    if not src.filemaker_id:
-        return None
-    return (
-        LedgerEntry.objects.filter(filemaker_id=src.filemaker_id)
-        .exclude(record_id=src.record_id)
-        .exclude(reason=DUPLICATE_ID)
-        .order_by("pk")
-        .first()
-    )
+@dataclass(frozen=True)
+class Upload:
+    """What storing a record's object established: the facts a rerun needs."""
+
+    s3_key: str
+    sha256: str
+    size: int
+    content_type: str
+    width: int | None
+    height: int | None
+    container_field: str
+    fields_tried: list[dict[str, Any]]
+    patient: Any  # None: unlinked; the patient decided the key
+    thumbnail_key: str = ""
+    display_key: str = ""
+
+    def changes(self) -> dict[str, Any]:
+        return {
+            "s3_key": self.s3_key,
+            "sha256": self.sha256,
+            "size": self.size,
+            "content_type": self.content_type,
+            "width": self.width,
+            "height": self.height,
+            "container_field": self.container_field,
+            "fields_tried": self.fields_tried,
+            "patient": self.patient,
+            "thumbnail_key": self.thumbnail_key,
+            "display_key": self.display_key,
+            "reason": "",
+            "last_error": "",
+            "uploaded_at": timezone.now(),
+        }
 
 
-def record_upload(
-    entry: LedgerEntry,
-    *,
-    container_field: str,
-    fields_tried: list[dict[str, Any]],
-    size: int,
-    sha256: str,
-    content_type: str,
-    width: int | None,
-    height: int | None,
-    s3_key: str,
-    patient: Any,
-    thumbnail_key: str = "",
-    display_key: str = "",
+def record_upload(entry: LedgerEntry, upload: Upload) -> None:
+    """The object is stored, but its rows are not: the rerun commits them."""
+    _update(entry, state=State.UPLOADED, **upload.changes())
+
+
+def record_persisted(
+    entry: LedgerEntry, *, image: Any, upload: Upload | None = None
 ) -> None:
-    """The object is stored; `patient` (None: unlinked) decided its key."""
+    """Called inside the transaction that created the Image (or none: unlinked).
+
+    With `upload` (this run stored the object), the upload's facts are noted in
+    the same UPDATE: one write instead of two, and a crash before this
+    transaction commits simply means the object is met again, by checksum, on
+    the rerun's put.
+    """
+    changes = upload.changes() if upload is not None else {}
     _update(
         entry,
-        state=State.UPLOADED,
-        patient=patient,
-        reason="",
-        last_error="",
-        container_field=container_field,
-        fields_tried=fields_tried,
-        size=size,
-        sha256=sha256,
-        content_type=content_type,
-        width=width,
-        height=height,
-        s3_key=s3_key,
-        thumbnail_key=thumbnail_key,
-        display_key=display_key,
-        uploaded_at=timezone.now(),
-    )
-
-
-def record_persisted(entry: LedgerEntry, *, image: Any, patient: Any) -> None:
-    """Called inside the transaction that created the Image (or none: unlinked)."""
-    _update(
-        entry,
+        **changes,
         state=State.PERSISTED,
         image=image,
-        patient=patient,
         persisted_at=timezone.now(),
     )
 

@@ -45,40 +45,44 @@ def batch_for(patient: Patient, date: dt.date | None) -> tuple[ImageBatch, bool]
     )
 
 
-def persist(entry: LedgerEntry, patient: Patient | None) -> bool:
+def persist(entry: LedgerEntry, upload: ledger.Upload | None = None) -> bool:
     """Create the batch (if new) and the Image, and note both on the ledger.
 
-    Returns True when a new batch was created. An unlinked image gets no rows
-    (it has no batch) but its ledger entry is moved on all the same.
+    `upload` carries the facts of an object this run stored (else they are on
+    the entry already, from an earlier run). Returns True when a new batch was
+    created. An unlinked image gets no rows (it has no batch) but its ledger
+    entry is moved on all the same.
     """
+    stored = upload if upload is not None else entry
+    patient = stored.patient
     with transaction.atomic():
         if patient is None:
-            ledger.record_persisted(entry, image=None, patient=None)
+            ledger.record_persisted(entry, image=None, upload=upload)
             return False
         batch, created = batch_for(patient, entry.image_date)
         image, image_created = Image.objects.get_or_create(
             filemaker_id=uuid.UUID(entry.filemaker_id),
             defaults={
                 "batch": batch,
-                "s3_key": entry.s3_key,
+                "s3_key": stored.s3_key,
                 "original_filename": entry.original_filename,
-                "file_size": entry.size or 0,
+                "file_size": stored.size or 0,
                 "category": entry.image_type,
                 "filemaker_type": entry.image_type,
                 "filemaker_date": entry.image_date,
-                "content_type": entry.content_type,
-                "sha256": entry.sha256,
-                "width": entry.width,
-                "height": entry.height,
-                "container_field": entry.container_field,
-                "thumbnail_key": entry.thumbnail_key,
-                "display_key": entry.display_key,
+                "content_type": stored.content_type,
+                "sha256": stored.sha256,
+                "width": stored.width,
+                "height": stored.height,
+                "container_field": stored.container_field,
+                "thumbnail_key": stored.thumbnail_key,
+                "display_key": stored.display_key,
             },
         )
-        if not image_created and image.s3_key != entry.s3_key:
+        if not image_created and image.s3_key != stored.s3_key:
             raise PersistConflictError(
                 f"Image for FileMaker id {entry.filemaker_id} already exists "
                 f"with key {image.s3_key}"
             )
-        ledger.record_persisted(entry, image=image, patient=patient)
+        ledger.record_persisted(entry, image=image, upload=upload)
         return created

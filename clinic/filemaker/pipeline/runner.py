@@ -13,6 +13,7 @@ a crash anywhere is repaired by running again.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import queue
@@ -295,27 +296,35 @@ class ImportRunner:
 
     def _produce(self, work: queue.Queue, report: ReportWriter) -> None:
         started = False
-        stream = iter_unexported(
+        pages = iter_unexported(
             self.client, self.fm.layout, self.fields, page_size=self.options.page_size
         )
-        for record, found in stream:
+        for records, found in pages:
             if not started:
                 self.progress.start(
                     min(found, self.options.limit) if self.options.limit else found
                 )
                 started = True
-            if self.stop.is_set():
-                return
-            src = parse_record(
-                record, self.fields, use_thumbnail=self.options.use_thumbnail
-            )
-            if self._settled_without_work(src, report):
-                continue
-            if not self.budget.acquire():
-                return
-            entry = None if self.options.dry_run else ledger.register(src, self.run)
-            crashpoint("after_register")
-            work.put((src, entry))
+            sources = [
+                parse_record(r, self.fields, use_thumbnail=self.options.use_thumbnail)
+                for r in records
+            ]
+            # What the ledger knows of this page: two queries, not two a record.
+            known = ledger.entries_for(sources)
+            holders = ledger.holders_of(sources)
+            for src in sources:
+                if self.stop.is_set():
+                    return
+                previous = known.get(src.record_id)
+                if self._settled_without_work(src, previous, holders, report):
+                    continue
+                if not self.budget.acquire():
+                    return
+                entry = None
+                if not self.options.dry_run:
+                    entry = ledger.register(src, self.run, previous)
+                    crashpoint("after_register")
+                work.put((src, entry))
         if not started:
             self.progress.start(0)
         if self.options.limit is None:
@@ -331,7 +340,13 @@ class ImportRunner:
                     "the recid field is empty, so the record cannot be paged",
                 )
 
-    def _settled_without_work(self, src: SourceRecord, report: ReportWriter) -> bool:
+    def _settled_without_work(
+        self,
+        src: SourceRecord,
+        previous: LedgerEntry | None,
+        holders: dict[str, set[str]],
+        report: ReportWriter,
+    ) -> bool:
         """Outcomes decided from the record alone, before any download."""
         if src.filemaker_id is None:
             self._settle(
@@ -342,7 +357,6 @@ class ImportRunner:
                 "the id field is not a UUID; nothing reaches S3 unvalidated",
             )
             return True
-        previous = LedgerEntry.objects.filter(record_id=src.record_id).first()
         if (
             previous is not None
             and previous.state == State.SKIPPED
@@ -361,7 +375,8 @@ class ImportRunner:
                 report,
             )
             return True
-        if self._is_duplicate(src):
+        others = holders.setdefault(src.filemaker_id, set()) - {src.record_id}
+        if others:
             self._settle(
                 src,
                 report,
@@ -370,15 +385,20 @@ class ImportRunner:
                 "another FileMaker record has the same id",
             )
             return True
-        return False
-
-    def _is_duplicate(self, src: SourceRecord) -> bool:
-        assert src.filemaker_id is not None
-        if ledger.duplicate_of(src) is not None:
-            return True
+        # From here on this record holds the id, for the rest of the page (and,
+        # in a dry run, which writes no ledger, for the rest of the run).
+        holders[src.filemaker_id].add(src.record_id)
         if self.options.dry_run:
             with self._planned_lock:
                 if src.filemaker_id in self._planned_ids:
+                    holders[src.filemaker_id].discard(src.record_id)
+                    self._settle(
+                        src,
+                        report,
+                        "skipped",
+                        ledger.DUPLICATE_ID,
+                        "another FileMaker record has the same id",
+                    )
                     return True
                 self._planned_ids.add(src.filemaker_id)
         return False
@@ -392,7 +412,9 @@ class ImportRunner:
         detail: str,
     ) -> None:
         if not self.options.dry_run:
-            entry = ledger.register(src, self.run)
+            # Rare (invalid or duplicate ids): a lookup of its own is fine.
+            previous = ledger.entries_for([src]).get(src.record_id)
+            entry = ledger.register(src, self.run, previous)
             ledger.record_skipped(entry, reason=reason, detail=detail, fields_tried=[])
         self._finish(self._outcome(src, outcome, reason, detail), report)
 
@@ -485,15 +507,21 @@ class ImportRunner:
         chosen: Chosen | None,
     ) -> RecordOutcome:
         """Upload (unless done before), commit the rows, tell FileMaker."""
+        upload = None
         if chosen is not None:
-            failed = self._upload(src, entry, patient, chosen)
-            if failed is not None:
-                return failed
+            upload = self._upload(src, entry, patient, chosen)
+            if isinstance(upload, RecordOutcome):
+                return upload
         batch_created = False
-        if ledger.next_step(entry) == ledger.STEP_PERSIST:
+        if upload is not None or ledger.next_step(entry) == ledger.STEP_PERSIST:
             try:
-                batch_created = persist(entry, entry.patient)
+                batch_created = persist(entry, upload)
             except (DatabaseError, PersistConflictError) as exc:
+                if upload is not None:
+                    # Keep the fact that the object is stored, if the
+                    # database takes this write; the rerun commits the rows.
+                    with contextlib.suppress(DatabaseError):
+                        ledger.record_upload(entry, upload)
                 return self._fail(src, entry, "database_write_failed", exc)
             crashpoint("after_persist")
         if entry.exported_at is None:
@@ -513,7 +541,8 @@ class ImportRunner:
         entry: LedgerEntry,
         patient: Patient | None,
         chosen: Chosen,
-    ) -> RecordOutcome | None:
+    ) -> ledger.Upload | RecordOutcome:
+        """Store the original (and its gallery JPEGs); the facts, or a failure."""
         key = self._key(src, patient, chosen.info.type.extension)
         download = chosen.download
         try:
@@ -533,21 +562,19 @@ class ImportRunner:
         except StoreError as exc:
             return self._fail(src, entry, "s3_put_failed", exc, tried=chosen.tried)
         crashpoint("after_upload")
-        ledger.record_upload(
-            entry,
-            container_field=chosen.field,
-            fields_tried=chosen.tried,
-            size=download.size,
+        return ledger.Upload(
+            s3_key=key,
             sha256=download.sha256,
+            size=download.size,
             content_type=chosen.info.type.content_type,
             width=chosen.info.width,
             height=chosen.info.height,
-            s3_key=key,
+            container_field=chosen.field,
+            fields_tried=chosen.tried,
             patient=patient,
             thumbnail_key=derived[0],
             display_key=derived[1],
         )
-        return None
 
     def _key(self, src: SourceRecord, patient: Patient | None, ext: str) -> str:
         prefix = self.store.settings.key_prefix

@@ -72,7 +72,7 @@ def parse_record(
     recid = data.get(fields.recid, "")
     try:
         recid_value = int(recid) if recid not in ("", None) else None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         recid_value = None
     md5 = data.get(fields.md5, "")
     return SourceRecord(
@@ -98,8 +98,8 @@ def iter_unexported(
     fields: ImageFields,
     *,
     page_size: int,
-) -> Iterator[tuple[Record, int]]:
-    """Yield (record, found_count) for every record whose export date is empty.
+) -> Iterator[tuple[list[Record], int]]:
+    """Yield (page, found_count) for the records whose export date is empty.
 
     Pages by recid; records with an empty recid cannot be paged stably: they
     are counted by `iter_without_recid` and reported, not silently passed over.
@@ -114,12 +114,11 @@ def iter_unexported(
             found_total = page.found_count
         if not page.records:
             return
-        for record in page.records:
-            yield record, found_total
+        yield page.records, found_total
         last_recid = page.records[-1].field_data.get(fields.recid)
         try:
             last = int(last_recid)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             # FileMaker sorts empty values first, so this cannot happen while
             # the query asks for recid > N; stop rather than loop forever.
             logger.error("paging stopped: a page ended with an empty recid")
