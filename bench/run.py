@@ -269,35 +269,17 @@ class Bench:
             emulator.wait(timeout=30)
 
     def create_bucket(self, bucket: str) -> None:
-        import boto3
+        from clinic.filemaker.s3store import ObjectStore
+        from clinic.filemaker.s3store import StoreSettings
 
-        client = boto3.client(
-            "s3",
+        settings = StoreSettings(
+            bucket=bucket,
             endpoint_url=f"http://127.0.0.1:{self.s3_port}",
-            region_name=REGION,
-            aws_access_key_id="bench",
-            aws_secret_access_key="bench",
+            region=REGION,
+            access_key_id="bench",
+            secret_access_key="bench",
         )
-        client.create_bucket(
-            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
-        )
-        client.put_bucket_encryption(
-            Bucket=bucket,
-            ServerSideEncryptionConfiguration={
-                "Rules": [
-                    {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-                ]
-            },
-        )
-        client.put_public_access_block(
-            Bucket=bucket,
-            PublicAccessBlockConfiguration={
-                "BlockPublicAcls": True,
-                "IgnorePublicAcls": True,
-                "BlockPublicPolicy": True,
-                "RestrictPublicBuckets": True,
-            },
-        )
+        ObjectStore(settings).create_private_bucket()
 
 
 def table(rows: list[Measurement]) -> str:

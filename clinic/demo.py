@@ -148,35 +148,17 @@ def _start_emulator(dataset: Path) -> tuple[subprocess.Popen, str, str]:
 
 
 def _create_bucket(s3_url: str) -> None:
-    import boto3
+    from clinic.filemaker.s3store import ObjectStore
+    from clinic.filemaker.s3store import StoreSettings
 
-    client = boto3.client(
-        "s3",
+    settings = StoreSettings(
+        bucket=BUCKET,
         endpoint_url=s3_url,
-        region_name=REGION,
-        aws_access_key_id="demo-access-key",
-        aws_secret_access_key="demo-secret-key",
+        region=REGION,
+        access_key_id="demo-access-key",
+        secret_access_key="demo-secret-key",
     )
-    client.create_bucket(
-        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
-    )
-    client.put_public_access_block(
-        Bucket=BUCKET,
-        PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True,
-            "IgnorePublicAcls": True,
-            "BlockPublicPolicy": True,
-            "RestrictPublicBuckets": True,
-        },
-    )
-    client.put_bucket_encryption(
-        Bucket=BUCKET,
-        ServerSideEncryptionConfiguration={
-            "Rules": [
-                {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-            ]
-        },
-    )
+    ObjectStore(settings).create_private_bucket()
 
 
 def _password(seed: int) -> str:

@@ -117,31 +117,5 @@ def migration_env(settings, emulator, s3_server, tmp_path):
     point_settings_at(settings, emulator, s3_server, bucket)
     settings.STATE_DIR = tmp_path / "state"
     store = object_store()
-    create_private_bucket(store)
+    store.create_private_bucket()
     return store
-
-
-def create_private_bucket(store) -> None:
-    """A bucket as the import's preflight wants it: encrypted, never public."""
-    client, bucket = store.client, store.bucket
-    client.create_bucket(
-        Bucket=bucket,
-        CreateBucketConfiguration={"LocationConstraint": "ap-southeast-2"},
-    )
-    client.put_bucket_encryption(
-        Bucket=bucket,
-        ServerSideEncryptionConfiguration={
-            "Rules": [
-                {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-            ]
-        },
-    )
-    client.put_public_access_block(
-        Bucket=bucket,
-        PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True,
-            "IgnorePublicAcls": True,
-            "BlockPublicPolicy": True,
-            "RestrictPublicBuckets": True,
-        },
-    )

@@ -201,6 +201,39 @@ class ObjectStore:
                 f"s3 put {key}: answered SHA-256 {echoed or 'none'}, expected {sha256}"
             )
 
+    def create_private_bucket(self) -> None:
+        """Create the bucket as the preflight wants it: encrypted, never public.
+
+        For the demo and the tests' local servers; a clinic's real bucket is
+        made by its administrator (and checked by `preflight`).
+        """
+        client, bucket = self.client, self.bucket
+        client.create_bucket(
+            Bucket=bucket,
+            CreateBucketConfiguration={"LocationConstraint": self.settings.region},
+        )
+        client.put_bucket_encryption(
+            Bucket=bucket,
+            ServerSideEncryptionConfiguration={
+                "Rules": [
+                    {
+                        "ApplyServerSideEncryptionByDefault": {
+                            "SSEAlgorithm": self.settings.sse
+                        }
+                    }
+                ]
+            },
+        )
+        client.put_public_access_block(
+            Bucket=bucket,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
+
     def preflight(self) -> list[str]:
         """What is wrong with the bucket for patient images; empty when all is well.
 

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from io import StringIO
 from pathlib import Path
 
 from clinic.filemaker.models import LedgerEntry
+from clinic.filemaker.pipeline import ImportOptions
+from clinic.filemaker.pipeline import ImportRunner
 from clinic.filemaker.pipeline.config import FileMakerSettings
+from clinic.filemaker.pipeline.progress import Progress
 from clinic.filemaker.s3store import ObjectStore
 from clinic.images.models import Image
 from clinic.images.models import ImageBatch
@@ -106,3 +110,17 @@ def assert_clean_end_state(dataset: Path, store: ObjectStore) -> None:
     for rid in exported_ids:
         assert records[rid]["NexusS3Key"] == entries[rid].s3_key
         assert records[rid]["NexusSHA256"] == entries[rid].sha256
+
+
+def run_import_with_store(store, settings, workers: int = 4):
+    """The import with a store the test built (e.g. with injected S3 faults)."""
+    fm = FileMakerSettings.from_settings()
+    with fm.client(max_concurrency=2 * workers) as client:
+        return ImportRunner(
+            ImportOptions(workers=workers),
+            fm,
+            client=client,
+            store=store,
+            progress=Progress(StringIO()),
+            report_dir=Path(settings.STATE_DIR) / "reports",
+        ).execute()

@@ -14,36 +14,19 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from clinic.filemaker.models import LedgerEntry
-from clinic.filemaker.pipeline import ImportOptions
-from clinic.filemaker.pipeline import ImportRunner
-from clinic.filemaker.pipeline.config import FileMakerSettings
 from clinic.filemaker.pipeline.config import object_store
-from clinic.filemaker.pipeline.progress import Progress
 from clinic.filemaker.s3store import StoreError
-from tests.conftest import create_private_bucket
 from tests.conftest import point_settings_at
 from tests.conftest import start_emulator
 from tests.pipeline.checks import assert_clean_end_state
 from tests.pipeline.checks import expected_records
+from tests.pipeline.checks import run_import_with_store
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def run_import(*args: str) -> None:
     call_command("import_filemaker_images", *args, stdout=StringIO())
-
-
-def run_with_store(store, settings, workers: int = 4):
-    fm = FileMakerSettings.from_settings()
-    with fm.client(max_concurrency=workers) as client:
-        return ImportRunner(
-            ImportOptions(workers=workers),
-            fm,
-            client=client,
-            store=store,
-            progress=Progress(StringIO()),
-            report_dir=Path(settings.STATE_DIR) / "reports",
-        ).execute()
 
 
 class FlakyStore:
@@ -64,7 +47,7 @@ class FlakyStore:
 
 def test_s3_put_failing_then_rerun(migration_env, emulator, settings):
     call_command("import_filemaker_patients", stdout=StringIO())
-    result = run_with_store(FlakyStore(migration_env, failures=5), settings)
+    result = run_import_with_store(FlakyStore(migration_env, failures=5), settings)
 
     assert result.failed == 5
     assert LedgerEntry.objects.filter(reason="s3_put_failed").count() == 5
@@ -182,7 +165,7 @@ def test_md5_mismatch_is_not_imported(
         point_settings_at(settings, running, s3_server, "clinic-md5-mismatch")
         settings.STATE_DIR = tmp_path / "state"
         store = object_store()
-        create_private_bucket(store)
+        store.create_private_bucket()
         with pytest.raises(CommandError, match="1 record"):
             run_import("--workers", "4")
         entry = LedgerEntry.objects.get(record_id=record_id)

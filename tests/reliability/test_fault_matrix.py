@@ -16,7 +16,6 @@ import io
 import threading
 import time
 from io import StringIO
-from pathlib import Path
 
 import botocore.awsrequest
 import botocore.exceptions
@@ -26,18 +25,15 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from clinic.filemaker.models import LedgerEntry
-from clinic.filemaker.pipeline import ImportOptions
-from clinic.filemaker.pipeline import ImportRunner
 from clinic.filemaker.pipeline import keys
 from clinic.filemaker.pipeline.config import FileMakerSettings
 from clinic.filemaker.pipeline.config import object_store
-from clinic.filemaker.pipeline.progress import Progress
-from tests.conftest import create_private_bucket
 from tests.conftest import point_settings_at
 from tests.conftest import start_emulator
 from tests.pipeline.checks import assert_clean_end_state
 from tests.pipeline.checks import expected_records
 from tests.pipeline.checks import filemaker_records
+from tests.pipeline.checks import run_import_with_store
 from tests.pipeline.test_failures import _drop_refusal
 from tests.pipeline.test_failures import _refuse_image_insert
 
@@ -46,19 +42,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def run_import(*args: str) -> None:
     call_command("import_filemaker_images", *args, stdout=StringIO())
-
-
-def run_with(store, settings, workers: int = 4):
-    fm = FileMakerSettings.from_settings()
-    with fm.client(max_concurrency=2 * workers) as client:
-        return ImportRunner(
-            ImportOptions(workers=workers),
-            fm,
-            client=client,
-            store=store,
-            progress=Progress(StringIO()),
-            report_dir=Path(settings.STATE_DIR) / "reports",
-        ).execute()
 
 
 @pytest.fixture
@@ -131,7 +114,7 @@ def test_container_urls_expiring_before_download_are_refreshed(
         point_settings_at(settings, running, s3_server, "clinic-expiring-urls")
         settings.STATE_DIR = tmp_path / "state"
         store = object_store()
-        create_private_bucket(store)
+        store.create_private_bucket()
         call_command("import_filemaker_patients", stdout=StringIO())
         run_import("--workers", "4", "--page-size", "30")
         assert_clean_end_state(clinic_dataset, store)
@@ -200,7 +183,7 @@ class LoseFirstAnswers:
 def test_s3_slowdown_is_retried(migration_env, emulator, patients, settings):
     slowdown = SlowDownFirstPuts(10)
     migration_env.client.meta.events.register("before-send.s3.PutObject", slowdown)
-    result = run_with(migration_env, settings)
+    result = run_import_with_store(migration_env, settings)
     assert slowdown.count == 0
     assert result.failed == 0
     assert_clean_end_state(emulator.dataset, migration_env)
@@ -214,7 +197,7 @@ def test_a_put_whose_answer_was_lost_meets_its_own_object(
     heads = []
     real_head = migration_env.head
     migration_env.head = lambda key: heads.append(key) or real_head(key)
-    result = run_with(migration_env, settings)
+    result = run_import_with_store(migration_env, settings)
     assert lose.count == 0
     # Each retried put met 412 and found its own object by checksum.
     assert sorted(heads) == sorted(

@@ -39,7 +39,6 @@ from clinic.filemaker.pipeline.source import parse_record
 from clinic.images.models import Image
 from clinic.images.models import ImageBatch
 from clinic.patients.models import Patient
-from tests.conftest import create_private_bucket
 from tests.conftest import point_settings_at
 from tests.conftest import start_emulator
 
@@ -211,7 +210,7 @@ def test_hostile_records_each_end_with_an_outcome_and_safe_keys(
             }
             settings.STATE_DIR = Path(tmp) / "var"
             store = object_store()
-            create_private_bucket(store)
+            store.create_private_bucket()
             call_command("import_filemaker_patients", stdout=StringIO())
             report_path = Path(tmp) / "report.json"
             try:
@@ -321,7 +320,7 @@ def test_each_hostile_case_gets_its_own_reason(
         point_settings_at(settings, running, s3_server, "hostile-cases")
         settings.FILEMAKER = {**settings.FILEMAKER, "PASSWORD": "hostile-test-password"}
         settings.STATE_DIR = tmp_path / "var"
-        create_private_bucket(object_store())
+        object_store().create_private_bucket()
         call_command("import_filemaker_patients", stdout=StringIO())
         call_command(
             "import_filemaker_images",

@@ -22,7 +22,6 @@ from clinic.filemaker.models import RunLock
 from clinic.filemaker.pipeline.config import object_store
 from clinic.filemaker.pipeline.runner import LOCK_NAME
 from clinic.filemaker.runlock import RunLockHandle
-from tests.conftest import create_private_bucket
 from tests.conftest import point_settings_at
 from tests.conftest import start_emulator
 from tests.pipeline.checks import assert_clean_end_state
@@ -139,7 +138,7 @@ def test_no_secret_or_patient_name_appears_in_any_output(
         settings.FILEMAKER = {**settings.FILEMAKER, "PASSWORD": SECRET_PASSWORD}
         settings.S3 = {**settings.S3, "SECRET_ACCESS_KEY": SECRET_KEY}
         settings.STATE_DIR = tmp_path / "var"
-        create_private_bucket(object_store())
+        object_store().create_private_bucket()
         env = {**child_env(settings), "LOG_LEVEL": "DEBUG"}
         outputs = []
         for command in (

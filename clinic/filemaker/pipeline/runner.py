@@ -1,14 +1,17 @@
-"""The import run: page FileMaker, and have workers take each record end to end.
+"""The import run: page FileMaker, fetch and check, then store and record.
 
-    main thread   pages unexported records by recid, registers each on the
-                  ledger, and hands it to the workers through a bounded queue
-    N workers     download + check -> upload -> database rows -> write-back,
-                  each record's steps in order, many records at once
+    producer      (the calling thread) pages unexported records by recid,
+                  looks each page up on the ledger, registers the records to
+                  work on and queues them
+    N fetchers    download the best container and check its bytes
+    N finishers   upload to S3 (with the gallery's thumbnail), commit the
+                  batch, Image and ledger rows, tell FileMaker
 
-The queue is bounded, so paging never runs far ahead of the workers and memory
-stays flat whatever the number of records. Per record the order of effects is
-fixed (S3, then the database, then FileMaker) and every step is idempotent, so
-a crash anywhere is repaired by running again.
+The queues between the stages are bounded, so paging never runs far ahead and
+memory stays flat whatever the number of records, while N downloads stay in
+flight. Per record the order of effects is fixed (S3, then the database, then
+FileMaker) and every step is idempotent, so a crash anywhere is repaired by
+running again.
 """
 
 from __future__ import annotations
@@ -19,9 +22,6 @@ import logging
 import queue
 import threading
 import time
-from collections import Counter
-from dataclasses import dataclass
-from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,10 @@ from clinic.filemaker.models import LedgerEntry
 from clinic.filemaker.models import RunStatus
 from clinic.filemaker.models import State
 from clinic.filemaker.pipeline import keys
+from clinic.filemaker.pipeline.accounting import Budget
+from clinic.filemaker.pipeline.accounting import ImportOptions
+from clinic.filemaker.pipeline.accounting import ImportResult
+from clinic.filemaker.pipeline.accounting import Tally
 from clinic.filemaker.pipeline.config import FileMakerSettings
 from clinic.filemaker.pipeline.mark import mark_exported
 from clinic.filemaker.pipeline.persist import PersistConflictError
@@ -65,102 +69,10 @@ from clinic.patients.models import Patient
 logger = logging.getLogger(__name__)
 
 LOCK_NAME = "import_filemaker_images"
-OUTCOMES = ("imported", "imported_unlinked", "skipped", "failed")
 
 
 class ImportAborted(Exception):
     """The run could not start or continue (a setting, the layout, the lock)."""
-
-
-@dataclass(frozen=True)
-class ImportOptions:
-    limit: int | None = None
-    dry_run: bool = False
-    workers: int = 16
-    page_size: int = 100
-    report_path: Path | None = None
-    use_thumbnail: bool = False
-    max_bytes: int = 200 * 1024 * 1024
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "limit": self.limit,
-            "dry_run": self.dry_run,
-            "workers": self.workers,
-            "page_size": self.page_size,
-            "use_thumbnail": self.use_thumbnail,
-            "max_bytes": self.max_bytes,
-        }
-
-
-@dataclass
-class ImportResult:
-    run_id: int | None
-    totals: dict[str, int]
-    container_usage: dict[str, int]
-    batches_created: int
-    bytes: int
-    seconds: float
-    report_path: Path
-    status: str
-    reasons: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def seen(self) -> int:
-        return sum(self.totals.values())
-
-    @property
-    def failed(self) -> int:
-        return self.totals.get("failed", 0)
-
-
-class _Budget:
-    """--limit N: at most N records imported, counting those still in flight."""
-
-    def __init__(self, limit: int | None) -> None:
-        self.limit = limit
-        self.imported = 0
-        self.in_flight = 0
-        self._cond = threading.Condition()
-
-    def acquire(self) -> bool:
-        with self._cond:
-            if self.limit is None:
-                self.in_flight += 1
-                return True
-            while self.imported + self.in_flight >= self.limit:
-                if self.imported >= self.limit:
-                    return False
-                self._cond.wait()
-            self.in_flight += 1
-            return True
-
-    def release(self, imported: bool) -> None:
-        with self._cond:
-            self.in_flight -= 1
-            if imported:
-                self.imported += 1
-            self._cond.notify_all()
-
-
-class _Tally:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.outcomes: Counter[str] = Counter(dict.fromkeys(OUTCOMES, 0))
-        self.reasons: Counter[str] = Counter()
-        self.fields: Counter[str] = Counter()
-        self.batches = 0
-        self.bytes = 0
-
-    def add(self, outcome: RecordOutcome) -> None:
-        with self.lock:
-            self.outcomes[outcome.outcome] += 1
-            if outcome.reason:
-                self.reasons[f"{outcome.outcome}:{outcome.reason}"] += 1
-            if outcome.outcome in ("imported", "imported_unlinked"):
-                self.fields[outcome.container_field] += 1
-                self.bytes += outcome.size
-            self.batches += int(outcome.batch_created)
 
 
 class ImportRunner:
@@ -181,12 +93,13 @@ class ImportRunner:
         self.store = store
         self.progress = progress
         self.report_dir = report_dir
-        self.tally = _Tally()
-        self.budget = _Budget(options.limit)
+        self.tally = Tally()
+        self.budget = Budget(options.limit)
         self.stop = threading.Event()
         self.run: ImportRun | None = None
         self.layout_fields: dict[str, FieldMeta] = {}
-        # Dry runs write nothing, so what they would create is tracked here.
+        # Dry runs write nothing, so what they would create is tracked here
+        # (ids by the producer alone; batches by the fetchers, under the lock).
         self._planned_ids: set[str] = set()
         self._planned_batches: set[tuple[Any, dt.date | None]] = set()
         self._planned_lock = threading.Lock()
@@ -375,8 +288,11 @@ class ImportRunner:
                 report,
             )
             return True
-        others = holders.setdefault(src.filemaker_id, set()) - {src.record_id}
-        if others:
+        claimed = holders.setdefault(src.filemaker_id, set())
+        duplicate = bool(claimed - {src.record_id}) or (
+            self.options.dry_run and src.filemaker_id in self._planned_ids
+        )
+        if duplicate:
             self._settle(
                 src,
                 report,
@@ -385,22 +301,11 @@ class ImportRunner:
                 "another FileMaker record has the same id",
             )
             return True
-        # From here on this record holds the id, for the rest of the page (and,
-        # in a dry run, which writes no ledger, for the rest of the run).
-        holders[src.filemaker_id].add(src.record_id)
+        # This record holds the id from now on: for the rest of the page and,
+        # since a dry run writes no ledger, for the rest of a dry run.
+        claimed.add(src.record_id)
         if self.options.dry_run:
-            with self._planned_lock:
-                if src.filemaker_id in self._planned_ids:
-                    holders[src.filemaker_id].discard(src.record_id)
-                    self._settle(
-                        src,
-                        report,
-                        "skipped",
-                        ledger.DUPLICATE_ID,
-                        "another FileMaker record has the same id",
-                    )
-                    return True
-                self._planned_ids.add(src.filemaker_id)
+            self._planned_ids.add(src.filemaker_id)
         return False
 
     def _settle(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from clinic.filemaker.pipeline.runner import OUTCOMES
-from clinic.filemaker.pipeline.runner import ImportResult
+from clinic.filemaker.pipeline.accounting import OUTCOMES
+from clinic.filemaker.pipeline.accounting import ImportResult
 
 
 def format_summary(result: ImportResult) -> str:
