@@ -19,6 +19,8 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 # Where local state lives: the SQLite database, reports, the demo's dataset.
 STATE_DIR = Path(env.str("MIGRATION_STATE_DIR", default=str(BASE_DIR / "var")))
+# The SQLite database and the reports live here: a fresh checkout has none yet.
+STATE_DIR.mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = env.str(
     "DJANGO_SECRET_KEY",

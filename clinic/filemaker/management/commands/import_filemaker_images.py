@@ -118,6 +118,12 @@ class Command(BaseCommand):
                 result = runner.execute()
         except (ImportAborted, LockHeldError, DataAPIError, StoreError) as exc:
             raise CommandError(str(exc)) from exc
+        except KeyboardInterrupt:
+            # The records in flight were finished and the report written.
+            raise CommandError(
+                "interrupted; the records taken up were finished, and running "
+                "the import again continues where this run stopped"
+            ) from None
         self.stdout.write(format_summary(result))
         if result.failed:
             raise CommandError(
