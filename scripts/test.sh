@@ -8,7 +8,8 @@ BIN=.venv/bin
 # The browser tests drive Debian's Chromium; Playwright never downloads one.
 if [ ! -x /usr/bin/chromium ]; then
     echo "== installing Debian's chromium for the browser tests"
-    apt-get update && apt-get install -y chromium
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
 "$BIN/ruff" check .
