@@ -28,8 +28,8 @@ _NGINX_PAGE = (
 class DroppedConnection(ConnectionAbortedError):
     """Raised by the app to drop a connection without answering.
 
-    werkzeug treats a ConnectionError from the app as "client went away" and
-    writes nothing; the socket was already shut down. In-process (httpx
+    The app shuts the socket down first; the HTTPS server (server.py) then
+    closes the connection without writing anything. In-process (httpx
     WSGITransport) this exception reaches the caller instead.
     """
 
