@@ -52,7 +52,12 @@ def patients(migration_env):
 # -- FileMaker --------------------------------------------------------------
 
 
-def test_503_bursts_with_retry_after_are_ridden_out(migration_env, emulator, patients):
+def test_503_bursts_with_retry_after_are_ridden_out(
+    migration_env, emulator, patients, settings
+):
+    # A download is two requests (302, then 200), so one attempt fails with
+    # probability ~0.1; six attempts make a lasting failure ~1e-6 per image.
+    settings.FILEMAKER = {**settings.FILEMAKER, "MAX_ATTEMPTS": 6}
     emulator.faults.seed = 21
     emulator.faults.http_503_probability = 0.05
     emulator.faults.retry_after_seconds = 0
