@@ -13,6 +13,8 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.db import connections
 from PIL import Image as PILImage
 
 from clinic.images.derivative_store import backfill_derivatives
@@ -23,6 +25,27 @@ from clinic.patients.models import Patient
 from tests.web.chromium import launch
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_browser_test_connection_left(django_db_setup, django_db_blocker):
+    """Close what the browser tests left open before the test database goes.
+
+    After the Playwright tests one PostgreSQL session stays open that is not
+    this thread's to close (Playwright drives the page from greenlets of its
+    own, and the live server from threads), and PostgreSQL refuses DROP
+    DATABASE while any session is open. At the end of the session, end them.
+    """
+    yield
+    with django_db_blocker.unblock():
+        connections.close_all()
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            connection.close()
 
 
 @pytest.fixture
