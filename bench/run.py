@@ -5,7 +5,8 @@
 
 Starts the FileMaker emulator (with a "WAN" profile: 50 ms per Data API call,
 100 ms container time-to-first-byte, 8 MB/s per stream, 80 MB/s in all) and
-moto's S3 server, each in its own process, then measures in one run:
+moto's S3 (served with keep-alive, bench/s3server.py), each in its own process,
+then measures in one run:
 
   (a) the import with --workers 1 (on the first --sequential-limit records),
   (b) the import with the default workers,
@@ -110,13 +111,8 @@ class Bench:
         self.work = Path(tempfile.mkdtemp(prefix="clinic-bench-"))
         self.s3_port = free_port()
         self.s3 = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "moto_server"),
-                "-H",
-                "127.0.0.1",
-                "-p",
-                str(self.s3_port),
-            ],
+            [sys.executable, "-m", "bench.s3server", "--port", str(self.s3_port)],
+            cwd=BASE_DIR,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
