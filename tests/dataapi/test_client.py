@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import threading
 
 import pytest
 
@@ -178,3 +179,28 @@ def test_limiter_halves_on_overload_and_recovers_step_by_step():
         limiter.on_success()
     assert limiter.limit == 16
     assert limiter.lowest_limit == 4
+
+
+def test_each_thread_talks_over_one_connection_of_its_own(emulator):
+    """Workers share the login, not a connection pool (and its lock)."""
+    client = make_client(emulator)
+    before = emulator.server.connections_accepted
+    start = threading.Barrier(4)
+
+    def worker() -> None:
+        start.wait()
+        for _ in range(5):
+            client.get_records("API_Images", limit=1)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # One login (on whichever thread came first), and one connection a thread.
+    assert client.logins == 1
+    assert emulator.server.connections_accepted - before == 4
+    client.close()
+    # Closed means closed for every thread; the client can still be used again.
+    assert client.product_info()["name"]
+    client.close()
