@@ -72,6 +72,23 @@ def sniff(head: bytes) -> ImageType | None:
 
 def inspect_image(stream: BinaryIO) -> ImageInfo:
     """Check that `stream` holds a whole, decodable image; return its type and size."""
+    info, _pixels = decode_image(stream)
+    return info
+
+
+def decode_image(
+    stream: BinaryIO, *, long_side: int | None = None
+) -> tuple[ImageInfo, Image.Image | None]:
+    """Check `stream` as `inspect_image` does, and keep the decoded pixels.
+
+    A JPEG is decoded at a reduced scale: the smallest of 1/2, 1/4, 1/8 that
+    keeps at least `long_side` pixels on its long side (1/8 without it).
+    Every byte of its entropy-coded data is read at any scale, so truncation
+    is caught, and one decode serves both the check and the gallery's
+    derivatives. The pixels are None for a type Pillow cannot decode here.
+    Drop them rather than close() them: for some formats (PNG) Pillow's
+    close() would close `stream` as well.
+    """
     stream.seek(0)
     head = stream.read(32)
     if not head:
@@ -83,10 +100,11 @@ def inspect_image(stream: BinaryIO) -> ImageInfo:
         )
     stream.seek(0)
     if not kind.decodable:
-        return ImageInfo(type=kind, width=None, height=None)
+        return ImageInfo(type=kind, width=None, height=None), None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Leaving the `with` leaves `stream` open (it is the caller's).
             with Image.open(stream) as img:
                 width, height = img.size
                 if width * height > MAX_PIXELS:
@@ -95,10 +113,12 @@ def inspect_image(stream: BinaryIO) -> ImageInfo:
                         f"{width}x{height} pixels is implausibly large",
                     )
                 if kind is JPEG:
-                    # Decode at 1/8 scale: every byte of the entropy-coded data
-                    # is still read (so truncation is caught) at a fraction of
-                    # the cost of a full-size decode.
-                    img.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+                    scale = min(1.0, (long_side or 0) / max(width, height, 1))
+                    scale = max(scale, 1 / 8)
+                    img.draft(
+                        "RGB",
+                        (max(1, int(width * scale)), max(1, int(height * scale))),
+                    )
                 img.load()
     except InvalidImageError:
         raise
@@ -114,4 +134,4 @@ def inspect_image(stream: BinaryIO) -> ImageInfo:
         ) from exc
     finally:
         stream.seek(0)
-    return ImageInfo(type=kind, width=width, height=height)
+    return ImageInfo(type=kind, width=width, height=height), img

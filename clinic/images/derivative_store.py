@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO
 
 from clinic.filemaker.s3store import ObjectStore
+from clinic.images.derivatives import Derivatives
 from clinic.images.derivatives import display_ready
 from clinic.images.derivatives import make_derivatives
 from clinic.images.models import Image
@@ -21,17 +22,26 @@ logger = logging.getLogger(__name__)
 def store_derivatives(
     store: ObjectStore, s3_key: str, original: bytes | BinaryIO
 ) -> tuple[str, str]:
-    """Upload the thumbnail (and, when needed, display) JPEG of `original`.
+    """Make and upload the thumbnail (and, when needed, display) JPEG of `original`.
 
-    Returns (thumbnail_key, display_key). When the original is already a
-    clean, display-sized JPEG (`display_ready`), it is its own display image
-    and display_key is `s3_key`: no second copy, no quality lost.
-    Create-only like every other put: running it again for the same bytes is
-    a no-op (Pillow's JPEG encoder is deterministic for a given version).
+    Returns (thumbnail_key, display_key); see `store_made`.
     """
     stream = io.BytesIO(original) if isinstance(original, bytes) else original
     ready = display_ready(stream)
-    made = make_derivatives(stream, include_display=not ready)
+    return store_made(
+        store, s3_key, make_derivatives(stream, include_display=not ready)
+    )
+
+
+def store_made(store: ObjectStore, s3_key: str, made: Derivatives) -> tuple[str, str]:
+    """Upload derivatives already made; return (thumbnail_key, display_key).
+
+    Without a display image the original is its own (a clean, display-sized
+    JPEG, see `display_ready`): display_key is `s3_key`, no second copy, no
+    quality lost. Create-only like every other put: running it again for the
+    same bytes is a no-op (Pillow's JPEG encoder is deterministic for a given
+    version).
+    """
     thumbnail_key, display_key = derivative_keys(s3_key)
     uploads = [(thumbnail_key, made.thumbnail)]
     if made.display is None:

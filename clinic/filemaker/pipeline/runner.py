@@ -46,7 +46,7 @@ from clinic.filemaker.pipeline.accounting import Tally
 from clinic.filemaker.pipeline.config import FileMakerSettings
 from clinic.filemaker.pipeline.mark import mark_exported
 from clinic.filemaker.pipeline.persist import PersistConflictError
-from clinic.filemaker.pipeline.persist import find_patient
+from clinic.filemaker.pipeline.persist import patients_by_contact
 from clinic.filemaker.pipeline.persist import persist
 from clinic.filemaker.pipeline.progress import Progress
 from clinic.filemaker.pipeline.report import RecordOutcome
@@ -63,7 +63,7 @@ from clinic.filemaker.runlock import RunLockHandle
 from clinic.filemaker.s3store import ObjectConflictError
 from clinic.filemaker.s3store import ObjectStore
 from clinic.filemaker.s3store import StoreError
-from clinic.images.derivative_store import store_derivatives
+from clinic.images.derivative_store import store_made
 from clinic.patients.models import Patient
 
 logger = logging.getLogger(__name__)
@@ -222,9 +222,11 @@ class ImportRunner:
                 parse_record(r, self.fields, use_thumbnail=self.options.use_thumbnail)
                 for r in records
             ]
-            # What the ledger knows of this page: two queries, not two a record.
+            # What the ledger and the patients table know of this page: three
+            # queries, not three a record.
             known = ledger.entries_for(sources)
             holders = ledger.holders_of(sources)
+            patients = patients_by_contact(src.contact_id for src in sources)
             for src in sources:
                 if self.stop.is_set():
                     return
@@ -237,7 +239,7 @@ class ImportRunner:
                 if not self.options.dry_run:
                     entry = ledger.register(src, self.run, previous)
                     crashpoint("after_register")
-                work.put((src, entry))
+                work.put((src, entry, patients.get(src.contact_id.upper())))
         if not started:
             self.progress.start(0)
         if self.options.limit is None:
@@ -330,8 +332,8 @@ class ImportRunner:
     ) -> None:
         try:
             while (item := work.get()) is not None:
-                src, entry = item
-                self._guarded(src, entry, report, self._fetch, fetched)
+                src, entry, patient = item
+                self._guarded(src, entry, report, self._fetch, patient, fetched)
         finally:
             connections.close_all()
 
@@ -367,13 +369,16 @@ class ImportRunner:
         self._finish(outcome, report)
 
     def _fetch(
-        self, src: SourceRecord, entry: LedgerEntry | None, fetched: queue.Queue
+        self,
+        src: SourceRecord,
+        entry: LedgerEntry | None,
+        patient: Patient | None,
+        fetched: queue.Queue,
     ) -> RecordOutcome | None:
         """Download and check (or, resuming, nothing); None when handed on."""
         if entry is not None and ledger.next_step(entry) != ledger.STEP_SELECT:
             fetched.put((src, entry, None, None))  # uploaded by an earlier run
             return None
-        patient = find_patient(src.contact_id)
         try:
             chosen = choose_container(
                 self.client,
@@ -381,6 +386,7 @@ class ImportRunner:
                 src,
                 max_bytes=self.options.max_bytes,
                 md5_of=self.fields.md5_of,
+                for_gallery=entry is not None and patient is not None,
             )
         except NoUsableImageError as exc:
             if entry is not None:
@@ -395,6 +401,13 @@ class ImportRunner:
         except DataAPIError as exc:
             return self._fail(src, entry, "download_failed", exc)
         crashpoint("after_download")
+        if entry is not None and patient is not None:
+            # Here, while the pixels are at hand; the finisher stores them.
+            try:
+                chosen.make_derivatives()
+            except BaseException:
+                chosen.close()
+                raise
         if entry is None:
             try:
                 key = self._key(src, patient, chosen.info.type.extension)
@@ -460,8 +473,8 @@ class ImportRunner:
             # The gallery's thumbnail (and display JPEG when the original
             # cannot serve as one), for images that get an Image row now.
             derived = ("", "")
-            if patient is not None:
-                derived = store_derivatives(self.store, key, chosen.body)
+            if chosen.derivatives is not None:
+                derived = store_made(self.store, key, chosen.derivatives)
         except ObjectConflictError as exc:
             return self._fail(src, entry, "s3_conflict", exc, tried=chosen.tried)
         except StoreError as exc:

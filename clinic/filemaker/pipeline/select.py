@@ -14,14 +14,22 @@ from dataclasses import field
 from typing import Any
 from typing import BinaryIO
 
+from PIL import Image as PILImage
+
 from clinic.filemaker.dataapi import ContainerDownload
 from clinic.filemaker.dataapi import ContainerTooLargeError
 from clinic.filemaker.dataapi import ContainerUnauthorizedError
 from clinic.filemaker.dataapi import DataAPIClient
 from clinic.filemaker.imagecheck import ImageInfo
 from clinic.filemaker.imagecheck import InvalidImageError
-from clinic.filemaker.imagecheck import inspect_image
+from clinic.filemaker.imagecheck import decode_image
 from clinic.filemaker.pipeline.source import SourceRecord
+from clinic.images.derivatives import DISPLAY_PX
+from clinic.images.derivatives import THUMBNAIL_PX
+from clinic.images.derivatives import Derivatives
+from clinic.images.derivatives import derivatives_of
+from clinic.images.derivatives import display_ready
+from clinic.images.derivatives import make_derivatives
 
 # Bytes kept in memory per download before spilling to a temporary file.
 SPOOL_BYTES = 4 * 1024 * 1024
@@ -52,9 +60,29 @@ class Chosen:
     download: ContainerDownload
     info: ImageInfo
     tried: list[dict[str, Any]] = field(default_factory=list)
+    # With `for_gallery`: the pixels of the check's decode and whether the
+    # original can be its own display image, until `make_derivatives`.
+    pixels: PILImage.Image | None = None
+    display_ready: bool = False
+    derivatives: Derivatives | None = None
+
+    def make_derivatives(self) -> None:
+        """The gallery's JPEGs, from the check's decode (no second decode)."""
+        if self.pixels is None:
+            # A type the check could not decode here (HEIC): Pillow says why.
+            ready = display_ready(self.body)
+            self.derivatives = make_derivatives(self.body, include_display=not ready)
+            return
+        try:
+            self.derivatives = derivatives_of(
+                self.pixels, include_display=not self.display_ready
+            )
+        finally:
+            self.pixels = None  # dropped, not closed (see decode_image)
 
     def close(self) -> None:
         self.body.close()
+        self.pixels = None
 
 
 def choose_container(
@@ -64,7 +92,13 @@ def choose_container(
     *,
     max_bytes: int,
     md5_of: str,
+    for_gallery: bool = False,
 ) -> Chosen:
+    """The first container, best quality first, whose bytes are a usable image.
+
+    With `for_gallery`, the check decodes at the scale the gallery's
+    derivatives need and keeps the pixels for them (`Chosen.derivatives`).
+    """
     tried: list[dict[str, Any]] = []
     if not src.containers:
         raise NoUsableImageError(
@@ -87,14 +121,24 @@ def choose_container(
                 {"field": name, "result": "md5_mismatch", "size": download.size}
             )
             raise ChecksumMismatchError(name, tried)
+        ready = for_gallery and display_ready(body)
+        long_side = (THUMBNAIL_PX if ready else DISPLAY_PX) if for_gallery else None
         try:
-            info = inspect_image(body)
+            info, pixels = decode_image(body, long_side=long_side)
         except InvalidImageError as exc:
             body.close()
             tried.append({"field": name, "result": exc.reason, "size": download.size})
             continue
         tried.append({"field": name, "result": "used", "size": download.size})
-        return Chosen(field=name, body=body, download=download, info=info, tried=tried)
+        return Chosen(
+            field=name,
+            body=body,
+            download=download,
+            info=info,
+            tried=tried,
+            pixels=pixels if for_gallery else None,
+            display_ready=ready,
+        )
     raise NoUsableImageError(
         "no_valid_image", "no container field holds a readable image", tried
     )
