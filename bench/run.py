@@ -18,6 +18,12 @@ database. Reported: images/s, MB/s, the importer's peak RSS (from the kernel's
 rusage of that process), and the ratios b/a and b/c. With --scale, the import
 (b) also runs on 10x the images, to show time grows linearly and RSS does not.
 Absolute figures are this machine's; the ratios are the claim.
+
+Also reported, to tell waiting from working: the CPU time per image of the
+measured process (the importer or the ceiling's downloader, start-up
+included), of the emulator and of the S3 server, and the "machine bound":
+the images/s this machine would reach if all its cores did nothing but that
+work. A run near its machine bound is limited by the CPU, not by waiting.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 MANAGE = str(BASE_DIR / "manage.py")
 REGION = "ap-southeast-2"
+PROCESSES = ("client", "filemaker", "s3")
 PROFILES = {
     "wan": [
         "--latency-ms",
@@ -59,10 +66,21 @@ class Measurement:
     bytes: int
     seconds: float
     peak_rss_mb: float | None
+    # CPU seconds used during the run by the measured process (the importer
+    # or the ceiling's downloader), the emulator and the S3 server.
+    cpu: dict[str, float]
 
     @property
     def per_second(self) -> float:
         return self.records / self.seconds
+
+    def cpu_ms_per_image(self, process: str) -> float:
+        return self.cpu[process] / self.records * 1000
+
+    @property
+    def machine_bound(self) -> float:
+        """Images/s if every core of this machine did nothing but this work."""
+        return (os.cpu_count() or 1) * self.records / sum(self.cpu.values())
 
     @property
     def mb_per_second(self) -> float:
@@ -86,8 +104,16 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
     raise SystemExit(f"nothing listens on port {port}")
 
 
-def run_measured(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Run a process; return (seconds, peak RSS in MB, stdout)."""
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a running process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_measured(
+    cmd: list[str], env: dict[str, str]
+) -> tuple[float, float, float, str]:
+    """Run a process; return (seconds, peak RSS in MB, CPU seconds, stdout)."""
     out = tempfile.TemporaryFile()  # noqa: SIM115 - read back after the wait
     started = time.monotonic()
     proc = subprocess.Popen(
@@ -102,7 +128,8 @@ def run_measured(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str
         raise SystemExit(
             f"{' '.join(cmd[:4])} failed ({proc.returncode}):\n{text[-3000:]}"
         )
-    return seconds, usage.ru_maxrss / 1024, text
+    cpu = usage.ru_utime + usage.ru_stime
+    return seconds, usage.ru_maxrss / 1024, cpu, text
 
 
 class Bench:
@@ -213,7 +240,8 @@ class Bench:
             self.create_bucket(bucket)
             limit_args = ["--limit", str(limit)] if limit else []
             if ceiling:
-                _, _, out = run_measured(
+                servers = self.server_cpu(emulator)
+                _, _, client_cpu, out = run_measured(
                     [
                         sys.executable,
                         "-m",
@@ -228,7 +256,12 @@ class Bench:
                 )
                 result = json.loads(out.strip().splitlines()[-1])
                 return Measurement(
-                    name, result["records"], result["bytes"], result["seconds"], None
+                    name,
+                    result["records"],
+                    result["bytes"],
+                    result["seconds"],
+                    None,
+                    self.cpu_used(emulator, servers, client_cpu),
                 )
             subprocess.run(
                 [sys.executable, MANAGE, "migrate", "-v0"], env=env, check=True
@@ -240,7 +273,8 @@ class Bench:
                 stdout=subprocess.DEVNULL,
             )
             report = run_dir / "report.json"
-            _, rss, _ = run_measured(
+            servers = self.server_cpu(emulator)
+            _, rss, client_cpu, _ = run_measured(
                 [
                     sys.executable,
                     MANAGE,
@@ -258,11 +292,32 @@ class Bench:
             # The import's own clock (from its first page to its report),
             # without the interpreter's and Django's start-up.
             return Measurement(
-                name, exported, data["bytes"], data["run"]["seconds"], rss
+                name,
+                exported,
+                data["bytes"],
+                data["run"]["seconds"],
+                rss,
+                self.cpu_used(emulator, servers, client_cpu),
             )
         finally:
             emulator.terminate()
             emulator.wait(timeout=30)
+
+    def server_cpu(self, emulator: subprocess.Popen) -> tuple[float, float]:
+        return cpu_seconds(emulator.pid), cpu_seconds(self.s3.pid)
+
+    def cpu_used(
+        self,
+        emulator: subprocess.Popen,
+        before: tuple[float, float],
+        client: float,
+    ) -> dict[str, float]:
+        filemaker, s3 = self.server_cpu(emulator)
+        return {
+            "client": client,
+            "filemaker": filemaker - before[0],
+            "s3": s3 - before[1],
+        }
 
     def create_bucket(self, bucket: str) -> None:
         from clinic.filemaker.s3store import ObjectStore
@@ -280,14 +335,17 @@ class Bench:
 
 def table(rows: list[Measurement]) -> str:
     lines = [
-        "| run | images | MB | seconds | images/s | MB/s | importer peak RSS |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| run | images | MB | seconds | images/s | MB/s | importer peak RSS "
+        "| CPU ms/image: client, FileMaker, S3 | machine bound |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for m in rows:
         rss = f"{m.peak_rss_mb:.0f} MB" if m.peak_rss_mb is not None else "—"
+        cpu = ", ".join(f"{m.cpu_ms_per_image(p):.1f}" for p in PROCESSES)
         lines.append(
             f"| {m.name} | {m.records} | {m.bytes / 1e6:.0f} | {m.seconds:.1f} | "
-            f"{m.per_second:.1f} | {m.mb_per_second:.1f} | {rss} |"
+            f"{m.per_second:.1f} | {m.mb_per_second:.1f} | {rss} | {cpu} | "
+            f"{m.machine_bound:.0f}/s |"
         )
     return "\n".join(lines)
 
