@@ -81,8 +81,9 @@ def decode_image(
 ) -> tuple[ImageInfo, Image.Image | None]:
     """Check `stream` as `inspect_image` does, and keep the decoded pixels.
 
-    A JPEG is decoded at a reduced scale: the smallest of 1/2, 1/4, 1/8 that
-    keeps at least `long_side` pixels on its long side (1/8 without it).
+    A JPEG is decoded at a reduced scale: the smallest of 1/8, 1/4, 1/2 or
+    full size that keeps at least `long_side` pixels on its long side (1/8
+    without it).
     Every byte of its entropy-coded data is read at any scale, so truncation
     is caught, and one decode serves both the check and the gallery's
     derivatives. The pixels are None for a type Pillow cannot decode here.

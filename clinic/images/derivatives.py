@@ -48,20 +48,16 @@ def display_ready(original: BinaryIO, *, display_px: int = DISPLAY_PX) -> bool:
     original.seek(0)
     try:
         with Image.open(original) as opened:
-            return _is_display_ready(opened, display_px)
+            if opened.format != "JPEG" or max(opened.size) > display_px:
+                return False
+            markers = {marker for marker, _ in getattr(opened, "applist", [])}
+            return not markers & {"APP1", "APP13"} and "exif" not in opened.info
     except Exception:  # hostile bytes raise many kinds
         # Not even its header reads: it cannot be the display image (and the
         # decode that follows names what is wrong with it).
         return False
     finally:
         original.seek(0)
-
-
-def _is_display_ready(image: Image.Image, display_px: int) -> bool:
-    if image.format != "JPEG" or max(image.size) > display_px:
-        return False
-    markers = {marker for marker, _ in getattr(image, "applist", [])}
-    return not markers & {"APP1", "APP13"} and "exif" not in image.info
 
 
 def make_derivatives(

@@ -63,8 +63,8 @@ def persist(entry: LedgerEntry, upload: ledger.Upload | None = None) -> bool:
     created. An unlinked image gets no rows (it has no batch) but its ledger
     entry is moved on all the same.
 
-    What can be read is read before the transaction: writers queue for the
-    database one at a time, so the transaction holds only the writes.
+    What can be read is read before the transaction: SQLite takes writers one
+    at a time, so the transaction holds only the writes.
     """
     stored = upload if upload is not None else entry
     patient = stored.patient

@@ -97,7 +97,7 @@ def choose_container(
     """The first container, best quality first, whose bytes are a usable image.
 
     With `for_gallery`, the check decodes at the scale the gallery's
-    derivatives need and keeps the pixels for them (`Chosen.derivatives`).
+    derivatives need and keeps the pixels for them (`Chosen.make_derivatives`).
     """
     tried: list[dict[str, Any]] = []
     if not src.containers:
