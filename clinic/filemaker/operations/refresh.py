@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import posixpath
 import uuid
+from dataclasses import KW_ONLY
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -82,21 +83,14 @@ def versioned_key(current_key: str, filemaker_id: str, version: int, ext: str) -
     return f"{posixpath.dirname(current_key)}/{filemaker_id}.v{version}.{ext}"
 
 
+@dataclass
 class Refresher:
-    def __init__(
-        self,
-        client: DataAPIClient,
-        layout: str,
-        fields: ImageFields,
-        store: ObjectStore,
-        *,
-        max_bytes: int = 200 * 1024 * 1024,
-    ) -> None:
-        self.client = client
-        self.layout = layout
-        self.fields = fields
-        self.store = store
-        self.max_bytes = max_bytes
+    client: DataAPIClient
+    layout: str
+    fields: ImageFields
+    store: ObjectStore
+    _: KW_ONLY
+    max_bytes: int = 200 * 1024 * 1024
 
     def run(self) -> RefreshResult:
         result = RefreshResult()

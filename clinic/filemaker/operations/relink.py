@@ -66,18 +66,12 @@ class RelinkResult:
         }
 
 
+@dataclass
 class Relinker:
-    def __init__(
-        self,
-        client: DataAPIClient,
-        layout: str,
-        fields: ImageFields,
-        store: ObjectStore,
-    ) -> None:
-        self.client = client
-        self.layout = layout
-        self.fields = fields
-        self.store = store
+    client: DataAPIClient
+    layout: str
+    fields: ImageFields
+    store: ObjectStore
 
     def run(self) -> RelinkResult:
         result = RelinkResult()

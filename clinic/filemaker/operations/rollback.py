@@ -91,18 +91,12 @@ def entries_for(run_id: int | None) -> list[LedgerEntry]:
     return list(entries.order_by("pk"))
 
 
+@dataclass
 class Rollback:
-    def __init__(
-        self,
-        client: DataAPIClient,
-        layout: str,
-        fields: ImageFields,
-        store: ObjectStore,
-    ) -> None:
-        self.client = client
-        self.layout = layout
-        self.fields = fields
-        self.store = store
+    client: DataAPIClient
+    layout: str
+    fields: ImageFields
+    store: ObjectStore
 
     def plan(self, entries: list[LedgerEntry]) -> RollbackResult:
         result = RollbackResult(applied=False)

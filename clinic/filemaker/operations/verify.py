@@ -27,6 +27,7 @@ import json
 import tempfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import KW_ONLY
 from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
@@ -136,23 +137,15 @@ class Verification:
                 writer.writerow(asdict(finding))
 
 
+@dataclass
 class Verifier:
-    def __init__(
-        self,
-        client: DataAPIClient,
-        layout: str,
-        fields: ImageFields,
-        store: ObjectStore,
-        *,
-        deep: bool = False,
-        workers: int = 8,
-    ) -> None:
-        self.client = client
-        self.layout = layout
-        self.fields = fields
-        self.store = store
-        self.deep = deep
-        self.workers = workers
+    client: DataAPIClient
+    layout: str
+    fields: ImageFields
+    store: ObjectStore
+    _: KW_ONLY
+    deep: bool = False
+    workers: int = 8
 
     def run(self) -> Verification:
         result = Verification(deep=self.deep)
