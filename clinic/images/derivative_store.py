@@ -11,8 +11,7 @@ from typing import BinaryIO
 
 from clinic.filemaker.s3store import ObjectStore
 from clinic.images.derivatives import Derivatives
-from clinic.images.derivatives import display_ready
-from clinic.images.derivatives import make_derivatives
+from clinic.images.derivatives import derivatives_for
 from clinic.images.models import Image
 from clinic.images.storage_keys import derivative_keys
 
@@ -27,10 +26,7 @@ def store_derivatives(
     Returns (thumbnail_key, display_key); see `store_made`.
     """
     stream = io.BytesIO(original) if isinstance(original, bytes) else original
-    ready = display_ready(stream)
-    return store_made(
-        store, s3_key, make_derivatives(stream, include_display=not ready)
-    )
+    return store_made(store, s3_key, derivatives_for(stream))
 
 
 def store_made(store: ObjectStore, s3_key: str, made: Derivatives) -> tuple[str, str]:

@@ -60,6 +60,11 @@ def display_ready(original: BinaryIO, *, display_px: int = DISPLAY_PX) -> bool:
         original.seek(0)
 
 
+def derivatives_for(original: BinaryIO) -> Derivatives:
+    """The gallery's JPEGs of `original`: a display image only when it needs one."""
+    return make_derivatives(original, include_display=not display_ready(original))
+
+
 def make_derivatives(
     original: BinaryIO,
     *,

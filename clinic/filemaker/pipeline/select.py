@@ -27,9 +27,9 @@ from clinic.filemaker.pipeline.source import SourceRecord
 from clinic.images.derivatives import DISPLAY_PX
 from clinic.images.derivatives import THUMBNAIL_PX
 from clinic.images.derivatives import Derivatives
+from clinic.images.derivatives import derivatives_for
 from clinic.images.derivatives import derivatives_of
 from clinic.images.derivatives import display_ready
-from clinic.images.derivatives import make_derivatives
 
 # Bytes kept in memory per download before spilling to a temporary file.
 SPOOL_BYTES = 4 * 1024 * 1024
@@ -70,8 +70,7 @@ class Chosen:
         """The gallery's JPEGs, from the check's decode (no second decode)."""
         if self.pixels is None:
             # A type the check could not decode here (HEIC): Pillow says why.
-            ready = display_ready(self.body)
-            self.derivatives = make_derivatives(self.body, include_display=not ready)
+            self.derivatives = derivatives_for(self.body)
             return
         try:
             self.derivatives = derivatives_of(
