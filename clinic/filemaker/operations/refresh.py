@@ -170,30 +170,26 @@ class Refresher:
                     "container_field": entry.container_field,
                 },
             )
+            # The new version's facts, for both the Image and the ledger.
+            facts = {
+                "s3_key": key,
+                "sha256": chosen.download.sha256,
+                "content_type": chosen.info.type.content_type,
+                "width": chosen.info.width,
+                "height": chosen.info.height,
+                "container_field": chosen.field,
+                "thumbnail_key": derived[0],
+                "display_key": derived[1],
+            }
             Image.objects.filter(filemaker_id=fmid).update(
-                s3_key=key,
-                sha256=chosen.download.sha256,
-                file_size=chosen.download.size,
-                content_type=chosen.info.type.content_type,
-                width=chosen.info.width,
-                height=chosen.info.height,
-                container_field=chosen.field,
-                thumbnail_key=derived[0],
-                display_key=derived[1],
+                file_size=chosen.download.size, **facts
             )
             ledger.record_new_version(
                 entry,
-                s3_key=key,
-                sha256=chosen.download.sha256,
                 size=chosen.download.size,
-                content_type=chosen.info.type.content_type,
-                width=chosen.info.width,
-                height=chosen.info.height,
-                container_field=chosen.field,
                 mod_id=record.mod_id,
                 modified_at_source=str(record.get(self.fields.modified_at, ""))[:40],
-                thumbnail_key=derived[0],
-                display_key=derived[1],
+                **facts,
             )
         logger.info("new version %d of %s", version, entry.filemaker_id)
 
