@@ -202,16 +202,6 @@ def record_failed(
     _update(entry, **changes)
 
 
-def record_interrupted(entry: LedgerEntry) -> None:
-    """Put an entry whose work a stopping run abandoned back to what its facts say."""
-    state = {
-        STEP_SELECT: State.PENDING,
-        STEP_PERSIST: State.UPLOADED,
-        STEP_MARK: State.PERSISTED,
-    }.get(next_step(entry), entry.state)
-    _update(entry, state=state)
-
-
 # -- operations after the import (relink, rollback, refresh) --------------------
 
 ROLLED_BACK = "rolled_back"

@@ -316,11 +316,6 @@ class ObjectStore:
                 )
         return found
 
-    def presigned_get(self, key: str, seconds: int) -> str:
-        return self.client.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=seconds
-        )
-
     def copy(self, source_key: str, key: str, *, sha256: str) -> ObjectInfo:
         """Copy an object server-side (same encryption, SHA-256 recomputed by S3).
 

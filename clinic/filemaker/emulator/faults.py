@@ -14,7 +14,6 @@ import random
 import textwrap
 import threading
 from dataclasses import dataclass
-from dataclasses import fields
 from functools import cache
 
 
@@ -81,10 +80,6 @@ def field_docs() -> dict[str, str]:
         ):
             docs[node.target.id] = " ".join(str(following.value.value).split())
     return docs
-
-
-def knob_names() -> list[str]:
-    return [f.name for f in fields(FaultConfig)]
 
 
 class FaultDice:

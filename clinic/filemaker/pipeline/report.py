@@ -74,7 +74,3 @@ class ReportWriter:
         finally:
             self._lines_path.unlink(missing_ok=True)
         return self.path
-
-    def discard(self) -> None:
-        self._lines.close()
-        self._lines_path.unlink(missing_ok=True)

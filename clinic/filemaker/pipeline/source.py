@@ -44,9 +44,6 @@ class SourceRecord:
     modified_at: str
     exported: bool
 
-    def container_url(self, field: str) -> str:
-        return dict(self.containers).get(field, "")
-
 
 def clean_text(value: Any, limit: int = MAX_TEXT) -> str:
     """A field value as one line of printable text, at most `limit` characters."""
