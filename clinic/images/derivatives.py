@@ -10,8 +10,8 @@ the derivatives are baseline RGB JPEGs that every browser shows.
 
 from __future__ import annotations
 
-import io
 import math
+import tempfile
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -152,6 +152,12 @@ def _jpeg(image: Image.Image) -> Derivative:
     # pixels is written.
     clean = Image.new("RGB", image.size)
     clean.paste(image)
-    out = io.BytesIO()
-    clean.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True)
-    return Derivative(data=out.getvalue(), width=clean.width, height=clean.height)
+    # Into a real file, not a BytesIO: Pillow lets go of the interpreter lock
+    # while it encodes to a file descriptor, and holds it while it encodes
+    # into a Python object, so with 16 workers a BytesIO would make every
+    # thumbnail wait for the others. The bytes are the same either way.
+    with tempfile.TemporaryFile() as out:
+        clean.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+        out.seek(0)
+        data = out.read()
+    return Derivative(data=data, width=clean.width, height=clean.height)

@@ -161,3 +161,25 @@ def test_derivative_keys_sit_beside_the_original():
 def test_derivative_keys_need_a_key():
     with pytest.raises(ValueError, match="key"):
         derivative_keys("")
+
+
+def test_jpegs_are_encoded_into_a_file_the_encoder_can_write_to_directly(
+    monkeypatch,
+):
+    # Pillow encodes without holding the interpreter lock only when it is
+    # given a file descriptor; into a BytesIO the 16 workers' thumbnails
+    # would be made one at a time. Spy on save to see what it is given.
+    original = encode(top_half_red(4000, 3000), "PNG")
+    handed: list[int] = []
+    real_save = Image.Image.save
+
+    def spy(self, fp, *args, **kwargs):
+        handed.append(fp.fileno())  # io.UnsupportedOperation for a BytesIO
+        return real_save(self, fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "save", spy)
+    made = make_derivatives(original)
+
+    assert len(handed) == 2  # display and thumbnail
+    with Image.open(io.BytesIO(made.thumbnail.data)) as decoded:
+        assert decoded.format == "JPEG"
