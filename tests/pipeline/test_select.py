@@ -9,14 +9,12 @@ import pytest
 from PIL import ExifTags
 from PIL import Image
 
-from clinic.filemaker.dataapi import ContainerDownload
 from clinic.filemaker.imagecheck import decode_image
 from clinic.filemaker.imagecheck import inspect_image
-from clinic.filemaker.pipeline.select import Chosen
+from clinic.filemaker.pipeline.select import check_body
 from clinic.images.derivatives import DISPLAY_PX
 from clinic.images.derivatives import THUMBNAIL_PX
-from clinic.images.derivatives import display_ready
-from clinic.images.derivatives import make_derivatives
+from clinic.images.derivatives import derivatives_for
 from tests.images.test_derivatives import encode
 from tests.images.test_derivatives import is_blue
 from tests.images.test_derivatives import is_red
@@ -28,22 +26,6 @@ def spooled(data: bytes) -> tempfile.SpooledTemporaryFile:
     body.write(data)
     body.seek(0)
     return body
-
-
-def chosen_for_gallery(data: bytes) -> Chosen:
-    """What choose_container(for_gallery=True) hands on for these bytes."""
-    body = spooled(data)
-    ready = display_ready(body)
-    info, pixels = decode_image(body, long_side=THUMBNAIL_PX if ready else DISPLAY_PX)
-    download = ContainerDownload(size=len(data), sha256="", md5="", content_type="")
-    return Chosen(
-        field="image_Full",
-        body=body,
-        download=download,
-        info=info,
-        pixels=pixels,
-        display_ready=ready,
-    )
 
 
 @pytest.mark.parametrize(
@@ -61,15 +43,15 @@ def test_a_jpeg_is_decoded_at_the_smallest_scale_that_serves(long_side, decoded)
 def test_the_callers_stream_stays_open_and_whole(fmt):
     data = encode(top_half_red(900, 600).convert("RGB"), fmt).getvalue()
     body = spooled(data)
-    chosen = chosen_for_gallery(data)
+    checked = spooled(data)
     inspect_image(body)
-    chosen.make_derivatives()
-    chosen.body.seek(0)
+    check_body(checked, for_gallery=True)
+    checked.seek(0)
     body.seek(0)
     # The original is stored after its derivatives are made: still all there.
-    assert chosen.body.read() == data
+    assert checked.read() == data
     assert body.read() == data
-    chosen.close()
+    checked.close()
     body.close()
 
 
@@ -81,14 +63,8 @@ def test_derivatives_from_the_check_match_those_made_from_the_original():
     }
     for name, original in cases.items():
         data = original.getvalue()
-        chosen = chosen_for_gallery(data)
-        chosen.make_derivatives()
-        expected = make_derivatives(
-            io.BytesIO(data), include_display=not display_ready(io.BytesIO(data))
-        )
-        made = chosen.derivatives
-        assert chosen.pixels is None, name  # not kept once used
-        chosen.close()
+        _info, made = check_body(io.BytesIO(data), for_gallery=True)
+        expected = derivatives_for(io.BytesIO(data))
         assert (made.thumbnail.width, made.thumbnail.height) == (
             expected.thumbnail.width,
             expected.thumbnail.height,
@@ -105,10 +81,9 @@ def test_orientation_is_applied_from_the_checks_decode():
     stored = top_half_red(600, 800).rotate(90, expand=True)  # 800 x 600, red left
     exif = Image.Exif()
     exif[ExifTags.Base.Orientation] = 6
-    chosen = chosen_for_gallery(encode(stored, "JPEG", exif=exif.tobytes()).getvalue())
-    chosen.make_derivatives()
-    chosen.close()
-    display = chosen.derivatives.display
+    original = encode(stored, "JPEG", exif=exif.tobytes())
+    _info, made = check_body(original, for_gallery=True)
+    display = made.display
     assert (display.width, display.height) == (600, 800)
     with Image.open(io.BytesIO(display.data)) as shown:
         assert is_red(shown.getpixel((300, 50)))

@@ -379,6 +379,9 @@ class ImportRunner:
         if entry is not None and ledger.next_step(entry) != ledger.STEP_SELECT:
             fetched.put((src, entry, None, None))  # uploaded by an earlier run
             return None
+        # Images that get an Image row now get the gallery's JPEGs, made here
+        # while the check's pixels are at hand; the finisher stores them.
+        for_gallery = entry is not None and patient is not None
         try:
             chosen = choose_container(
                 self.client,
@@ -386,7 +389,7 @@ class ImportRunner:
                 src,
                 max_bytes=self.options.max_bytes,
                 md5_of=self.fields.md5_of,
-                for_gallery=entry is not None and patient is not None,
+                for_gallery=for_gallery,
             )
         except NoUsableImageError as exc:
             if entry is not None:
@@ -401,13 +404,6 @@ class ImportRunner:
         except DataAPIError as exc:
             return self._fail(src, entry, "download_failed", exc)
         crashpoint("after_download")
-        if entry is not None and patient is not None:
-            # Here, while the pixels are at hand; the finisher stores them.
-            try:
-                chosen.make_derivatives()
-            except BaseException:
-                chosen.close()
-                raise
         if entry is None:
             try:
                 key = self._key(src, patient, chosen.info.type.extension)

@@ -14,8 +14,6 @@ from dataclasses import field
 from typing import Any
 from typing import BinaryIO
 
-from PIL import Image as PILImage
-
 from clinic.filemaker.dataapi import ContainerDownload
 from clinic.filemaker.dataapi import ContainerTooLargeError
 from clinic.filemaker.dataapi import ContainerUnauthorizedError
@@ -60,28 +58,31 @@ class Chosen:
     download: ContainerDownload
     info: ImageInfo
     tried: list[dict[str, Any]] = field(default_factory=list)
-    # With `for_gallery`: the pixels of the check's decode and whether the
-    # original can be its own display image, until `make_derivatives`.
-    pixels: PILImage.Image | None = None
-    display_ready: bool = False
+    # The gallery's JPEGs, when chosen `for_gallery`.
     derivatives: Derivatives | None = None
-
-    def make_derivatives(self) -> None:
-        """The gallery's JPEGs, from the check's decode (no second decode)."""
-        if self.pixels is None:
-            # A type the check could not decode here (HEIC): Pillow says why.
-            self.derivatives = derivatives_for(self.body)
-            return
-        try:
-            self.derivatives = derivatives_of(
-                self.pixels, include_display=not self.display_ready
-            )
-        finally:
-            self.pixels = None  # dropped, not closed (see decode_image)
 
     def close(self) -> None:
         self.body.close()
-        self.pixels = None
+
+
+def check_body(
+    body: BinaryIO, *, for_gallery: bool
+) -> tuple[ImageInfo, Derivatives | None]:
+    """Check that `body` is a usable image; for the gallery, make its JPEGs too.
+
+    For the gallery the check decodes at the scale the JPEGs need and they are
+    made from those pixels: one decode serves both.
+    """
+    if not for_gallery:
+        info, _pixels = decode_image(body)
+        return info, None
+    ready = display_ready(body)
+    info, pixels = decode_image(body, long_side=THUMBNAIL_PX if ready else DISPLAY_PX)
+    if pixels is None:
+        # A type the check cannot decode here (HEIC): Pillow says why.
+        return info, derivatives_for(body)
+    # The pixels are dropped on return, not closed (see decode_image).
+    return info, derivatives_of(pixels, include_display=not ready)
 
 
 def choose_container(
@@ -95,8 +96,8 @@ def choose_container(
 ) -> Chosen:
     """The first container, best quality first, whose bytes are a usable image.
 
-    With `for_gallery`, the check decodes at the scale the gallery's
-    derivatives need and keeps the pixels for them (`Chosen.make_derivatives`).
+    With `for_gallery`, the gallery's JPEGs are made from the check's decode
+    (`check_body`).
     """
     tried: list[dict[str, Any]] = []
     if not src.containers:
@@ -120,14 +121,15 @@ def choose_container(
                 {"field": name, "result": "md5_mismatch", "size": download.size}
             )
             raise ChecksumMismatchError(name, tried)
-        ready = for_gallery and display_ready(body)
-        long_side = (THUMBNAIL_PX if ready else DISPLAY_PX) if for_gallery else None
         try:
-            info, pixels = decode_image(body, long_side=long_side)
+            info, derivatives = check_body(body, for_gallery=for_gallery)
         except InvalidImageError as exc:
             body.close()
             tried.append({"field": name, "result": exc.reason, "size": download.size})
             continue
+        except BaseException:
+            body.close()
+            raise
         tried.append({"field": name, "result": "used", "size": download.size})
         return Chosen(
             field=name,
@@ -135,8 +137,7 @@ def choose_container(
             download=download,
             info=info,
             tried=tried,
-            pixels=pixels if for_gallery else None,
-            display_ready=ready,
+            derivatives=derivatives,
         )
     raise NoUsableImageError(
         "no_valid_image", "no container field holds a readable image", tried
