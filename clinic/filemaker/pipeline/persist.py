@@ -45,13 +45,19 @@ def patients_by_contact(contact_ids: Iterable[str]) -> dict[str, Patient]:
     }
 
 
+def _imported_batch(patient: Patient, date: dt.date | None) -> dict[str, object]:
+    """What identifies the patient's imported batch for a date (unique in the db)."""
+    return {
+        "patient": patient,
+        "captured_date": date,
+        "import_source": ImportSource.FILEMAKER_IMPORT,
+    }
+
+
 def batch_for(patient: Patient, date: dt.date | None) -> tuple[ImageBatch, bool]:
     """The patient's imported batch for a date; the database keeps it unique."""
     return ImageBatch.objects.get_or_create(
-        patient=patient,
-        captured_date=date,
-        import_source=ImportSource.FILEMAKER_IMPORT,
-        defaults={"batch_name": batch_name(date)},
+        **_imported_batch(patient, date), defaults={"batch_name": batch_name(date)}
     )
 
 
@@ -79,9 +85,7 @@ def persist(entry: LedgerEntry, upload: ledger.Upload | None = None) -> bool:
             f"with key {image.s3_key}"
         )
     batch = ImageBatch.objects.filter(
-        patient=patient,
-        captured_date=entry.image_date,
-        import_source=ImportSource.FILEMAKER_IMPORT,
+        **_imported_batch(patient, entry.image_date)
     ).first()
     created = False
     with transaction.atomic():
