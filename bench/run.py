@@ -202,7 +202,7 @@ class Bench:
         raise SystemExit("emulator did not start")
 
     def env(self, url: str, ca: str, bucket: str, db: Path) -> dict[str, str]:
-        from clinic.filemaker.dataset.generate import account_password
+        from filemaker_migration.dataset.generate import account_password
 
         return {
             **os.environ,
@@ -320,8 +320,8 @@ class Bench:
         }
 
     def create_bucket(self, bucket: str) -> None:
-        from clinic.filemaker.s3store import ObjectStore
-        from clinic.filemaker.s3store import StoreSettings
+        from filemaker_migration.s3store import ObjectStore
+        from filemaker_migration.s3store import StoreSettings
 
         settings = StoreSettings(
             bucket=bucket,

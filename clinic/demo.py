@@ -148,8 +148,8 @@ def _start_emulator(dataset: Path) -> tuple[subprocess.Popen, str, str]:
 
 
 def _create_bucket(s3_url: str) -> None:
-    from clinic.filemaker.s3store import ObjectStore
-    from clinic.filemaker.s3store import StoreSettings
+    from filemaker_migration.s3store import ObjectStore
+    from filemaker_migration.s3store import StoreSettings
 
     settings = StoreSettings(
         bucket=BUCKET,
@@ -162,7 +162,7 @@ def _create_bucket(s3_url: str) -> None:
 
 
 def _password(seed: int) -> str:
-    from clinic.filemaker.dataset.generate import account_password
+    from filemaker_migration.dataset.generate import account_password
 
     return account_password(seed)
 

@@ -100,12 +100,12 @@ def restore_objects(dataset_dir: Path, *, workers: int) -> tuple[int, int]:
     """Put back every exported object, and the derivatives of linked images."""
     from django.conf import settings
 
-    from clinic.filemaker.dataset.format import load_dataset
-    from clinic.filemaker.models import EXPORTED_STATES
-    from clinic.filemaker.models import LedgerEntry
-    from clinic.filemaker.pipeline.config import object_store
-    from clinic.images.derivative_store import store_derivatives
     from clinic.images.models import Image
+    from filemaker_migration.dataset.format import load_dataset
+    from filemaker_migration.derivative_store import store_derivatives
+    from filemaker_migration.models import EXPORTED_STATES
+    from filemaker_migration.models import LedgerEntry
+    from filemaker_migration.pipeline.config import object_store
 
     dataset = load_dataset(dataset_dir)
     layout = settings.FILEMAKER["LAYOUT"]
@@ -162,7 +162,7 @@ def _staff_account() -> str:
 
 
 def _print_welcome(port: int, password: str) -> None:
-    from clinic.filemaker.models import ImportRun
+    from filemaker_migration.models import ImportRun
 
     base = f"http://127.0.0.1:{port}"
     run = ImportRun.objects.filter(command="import_filemaker_images").first()

@@ -39,7 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "clinic.patients",
     "clinic.images",
-    "clinic.filemaker",
+    "filemaker_migration",
 ]
 
 MIDDLEWARE = [
@@ -111,6 +111,17 @@ STATIC_ROOT = STATE_DIR / "static"
 
 LOGIN_URL = "admin:login"
 
+# --- The migration's target: the clinic models it writes ---------------------
+# This project is the reference clinic; see README.md ("Using it in your own
+# Django project") for the configurable target an existing app uses instead.
+FILEMAKER_MIGRATION_TARGET = {"BACKEND": "clinic.images.target.ReferenceTarget"}
+# The suite's only way to name the clinic's models (tests/clinic_rows.py).
+TEST_CLINIC_MODELS = {
+    "patient": "patients.Patient",
+    "batch": "images.ImageBatch",
+    "image": "images.Image",
+}
+
 # --- FileMaker Data API (the source) -------------------------------------------
 FILEMAKER = {
     "URL": env.str("FM_URL", default=""),
@@ -145,7 +156,7 @@ S3 = {
 }
 
 # Test-only crash injection: "<crash point>:<n>" makes the import SIGKILL
-# itself the nth time it passes that point (see clinic/filemaker/crashpoints.py).
+# itself the nth time it passes that point (see filemaker_migration/crashpoints.py).
 CRASH_AT = env.str("MIGRATION_CRASH_AT", default="")
 
 LOGGING = {

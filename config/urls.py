@@ -6,5 +6,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("gallery/", include("clinic.images.urls")),
     path("api/", include("clinic.images.api_urls")),
-    path("reports/", include("clinic.filemaker.urls")),
+    path("reports/", include("filemaker_migration.urls")),
 ]

@@ -98,7 +98,7 @@ class Image(models.Model):
     height = models.PositiveIntegerField(null=True, blank=True)
     container_field = models.CharField(max_length=100, blank=True)
 
-    # JPEG derivatives (clinic.images.derivatives) beside the original in S3;
+    # JPEG derivatives (filemaker_migration.derivatives) beside the original in S3;
     # empty until made, and the gallery then shows the original.
     thumbnail_key = models.CharField(max_length=500, blank=True)
     display_key = models.CharField(max_length=500, blank=True)
@@ -108,34 +108,3 @@ class Image(models.Model):
 
     def __str__(self) -> str:
         return self.original_filename or str(self.id)
-
-
-class ImageVersion(models.Model):
-    """An earlier version of an imported image, kept when FileMaker's changed.
-
-    A record edited in FileMaker after its export is imported again (import
-    --refresh-changed) under a versioned key; the Image then points at the
-    newest object and each version it replaced is kept here, object and all.
-    Keyed by the FileMaker id rather than a foreign key, so the history of an
-    unlinked image (which has no Image row) is kept the same way.
-    """
-
-    filemaker_id = models.UUIDField(db_index=True)
-    version = models.PositiveIntegerField()
-    s3_key = models.CharField(max_length=500, unique=True)
-    file_size = models.BigIntegerField()
-    sha256 = models.CharField(max_length=64)
-    content_type = models.CharField(max_length=100, blank=True)
-    container_field = models.CharField(max_length=100, blank=True)
-    replaced_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["filemaker_id", "version"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["filemaker_id", "version"], name="one_row_per_image_version"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.filemaker_id} v{self.version}"

@@ -1,77 +1,25 @@
-"""Short-lived presigned GET URLs for an image's objects, made per request.
-
-URLs are never stored or logged: each page or API answer signs fresh ones,
-valid for settings.S3["PRESIGN_SECONDS"] (300 s by default). The bucket stays
-private; whoever holds a URL can fetch that one object until it expires, so
-only staff pages hand them out.
-"""
+"""The gallery's presigned URLs for an Image row (see filemaker_migration.presign)."""
 
 from __future__ import annotations
 
-import functools
-import re
-from dataclasses import dataclass
-from urllib.parse import quote
-
-from django.conf import settings
-
-from clinic.filemaker.pipeline.config import object_store
-from clinic.filemaker.pipeline.config import store_settings
-from clinic.filemaker.s3store import ObjectStore
-from clinic.filemaker.s3store import StoreSettings
 from clinic.images.models import Image
+from filemaker_migration.presign import ImageUrls
+from filemaker_migration.presign import default_download_name
+from filemaker_migration.presign import presign_seconds
+from filemaker_migration.presign import presigned_url
+from filemaker_migration.presign import urls_for
 
-_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._ ()-]+")
-
-
-@dataclass(frozen=True)
-class ImageUrls:
-    thumbnail: str
-    display: str
-    original: str  # a download (Content-Disposition: attachment)
-
-
-def presign_seconds() -> int:
-    return int(settings.S3["PRESIGN_SECONDS"])
-
-
-def store() -> ObjectStore:
-    # One boto3 client per distinct configuration: building a client costs
-    # tens of milliseconds, far more than signing a URL (which is local).
-    return _cached_store(store_settings())
-
-
-@functools.lru_cache(maxsize=8)
-def _cached_store(_settings: StoreSettings) -> ObjectStore:
-    return object_store(max_pool=8)
-
-
-def presigned_url(key: str, *, download_name: str = "") -> str:
-    params = {"Bucket": store().bucket, "Key": key}
-    if download_name:
-        params["ResponseContentDisposition"] = attachment(download_name)
-    return store().client.generate_presigned_url(
-        "get_object", Params=params, ExpiresIn=presign_seconds()
-    )
+__all__ = ["image_urls", "presign_seconds", "presigned_url"]
 
 
 def image_urls(image: Image) -> ImageUrls:
-    """The URLs a page shows; a derivative not made yet falls back to the original."""
-    return ImageUrls(
-        thumbnail=presigned_url(image.thumbnail_key or image.s3_key),
-        display=presigned_url(image.display_key or image.s3_key),
-        original=presigned_url(image.s3_key, download_name=download_name(image)),
+    return urls_for(
+        image.s3_key,
+        image.thumbnail_key,
+        image.display_key,
+        default_download_name(
+            image.s3_key,
+            str(image.filemaker_id or image.id),
+            image.original_filename,
+        ),
     )
-
-
-def download_name(image: Image) -> str:
-    if image.original_filename:
-        return image.original_filename
-    ext = image.s3_key.rsplit(".", 1)[-1]
-    return f"{str(image.filemaker_id or image.id).upper()}.{ext}"
-
-
-def attachment(filename: str) -> str:
-    """Content-Disposition for a download (RFC 6266: ASCII fallback + UTF-8)."""
-    fallback = _UNSAFE_FILENAME.sub("_", filename).strip() or "image"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"

@@ -9,16 +9,16 @@ import threading
 
 import pytest
 
-from clinic.filemaker.dataapi import AdaptiveLimiter
-from clinic.filemaker.dataapi import AuthenticationError
-from clinic.filemaker.dataapi import ContainerTooLargeError
-from clinic.filemaker.dataapi import ContainerUnauthorizedError
-from clinic.filemaker.dataapi import DataAPIClient
-from clinic.filemaker.dataapi import LayoutMissingError
-from clinic.filemaker.dataapi import ServerBusyError
-from clinic.filemaker.dataapi import TLSVerificationError
-from clinic.filemaker.dataapi import TransportError
-from clinic.filemaker.dataset.generate import account_password
+from filemaker_migration.dataapi import AdaptiveLimiter
+from filemaker_migration.dataapi import AuthenticationError
+from filemaker_migration.dataapi import ContainerTooLargeError
+from filemaker_migration.dataapi import ContainerUnauthorizedError
+from filemaker_migration.dataapi import DataAPIClient
+from filemaker_migration.dataapi import LayoutMissingError
+from filemaker_migration.dataapi import ServerBusyError
+from filemaker_migration.dataapi import TLSVerificationError
+from filemaker_migration.dataapi import TransportError
+from filemaker_migration.dataset.generate import account_password
 from tests.conftest import CLINIC_SEED
 
 

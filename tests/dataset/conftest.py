@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from clinic.filemaker.dataset.generate import generate_dataset
+from filemaker_migration.dataset.generate import generate_dataset
 
 SHARED_IMAGES = 300
 SHARED_SEED = 7

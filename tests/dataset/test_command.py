@@ -7,8 +7,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from clinic.filemaker.dataset import load_dataset
-from clinic.filemaker.dataset.generate import account_password
+from filemaker_migration.dataset import load_dataset
+from filemaker_migration.dataset.generate import account_password
 
 
 def test_command_writes_a_dataset_and_prints_no_password(tmp_path):

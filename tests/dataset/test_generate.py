@@ -9,18 +9,18 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from clinic.filemaker.dataset import generate
-from clinic.filemaker.dataset import load_dataset
-from clinic.filemaker.dataset.generate import FIRST_NAMES
-from clinic.filemaker.dataset.generate import LAST_NAMES
-from clinic.filemaker.dataset.generate import GenerateError
-from clinic.filemaker.dataset.generate import account_password
-from clinic.filemaker.dataset.generate import generate_dataset
-from clinic.filemaker.dataset.plan import IMAGE_TYPES
-from clinic.filemaker.dataset.plan import SHARES
-from clinic.filemaker.dataset.plan import share
-from clinic.filemaker.fields import ContactFields
-from clinic.filemaker.fields import ImageFields
+from filemaker_migration.dataset import generate
+from filemaker_migration.dataset import load_dataset
+from filemaker_migration.dataset.generate import FIRST_NAMES
+from filemaker_migration.dataset.generate import LAST_NAMES
+from filemaker_migration.dataset.generate import GenerateError
+from filemaker_migration.dataset.generate import account_password
+from filemaker_migration.dataset.generate import generate_dataset
+from filemaker_migration.dataset.plan import IMAGE_TYPES
+from filemaker_migration.dataset.plan import SHARES
+from filemaker_migration.dataset.plan import share
+from filemaker_migration.fields import ContactFields
+from filemaker_migration.fields import ImageFields
 from tests.dataset.conftest import SHARED_IMAGES
 from tests.dataset.conftest import SHARED_SEED
 
@@ -275,8 +275,8 @@ def test_expected_json_holds_no_personal_data(clinic_dir, contact_records):
 
 def test_imagecheck_agrees_with_expected(clinic_dir, image_records, expected):
     """The migration's own integrity check sees the planted defects the same way."""
-    from clinic.filemaker.imagecheck import InvalidImageError
-    from clinic.filemaker.imagecheck import inspect_image
+    from filemaker_migration.imagecheck import InvalidImageError
+    from filemaker_migration.imagecheck import inspect_image
 
     for rid, data in enumerate(image_records, start=1):
         oracle = expected["records"][str(rid)]

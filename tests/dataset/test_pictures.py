@@ -8,9 +8,9 @@ import zlib
 import pytest
 from PIL import Image
 
-from clinic.filemaker.dataset.pictures import THUMBNAIL_MAX_BYTES
-from clinic.filemaker.dataset.pictures import make_pool
-from clinic.filemaker.dataset.pictures import stamp
+from filemaker_migration.dataset.pictures import THUMBNAIL_MAX_BYTES
+from filemaker_migration.dataset.pictures import make_pool
+from filemaker_migration.dataset.pictures import stamp
 
 
 @pytest.fixture(scope="module")

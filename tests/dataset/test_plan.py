@@ -5,13 +5,13 @@ from collections import defaultdict
 
 import pytest
 
-from clinic.filemaker.dataset.plan import FIRST_DAY
-from clinic.filemaker.dataset.plan import IMAGE_TYPES
-from clinic.filemaker.dataset.plan import LAST_DAY
-from clinic.filemaker.dataset.plan import PROFILES
-from clinic.filemaker.dataset.plan import SHARES
-from clinic.filemaker.dataset.plan import plan_clinic
-from clinic.filemaker.dataset.plan import share
+from filemaker_migration.dataset.plan import FIRST_DAY
+from filemaker_migration.dataset.plan import IMAGE_TYPES
+from filemaker_migration.dataset.plan import LAST_DAY
+from filemaker_migration.dataset.plan import PROFILES
+from filemaker_migration.dataset.plan import SHARES
+from filemaker_migration.dataset.plan import plan_clinic
+from filemaker_migration.dataset.plan import share
 
 
 def test_image_types_are_the_nine_filemaker_spellings():

@@ -20,13 +20,13 @@ import httpx
 import pytest
 from PIL import Image
 
-from clinic.filemaker.dataset import FieldSpec
-from clinic.filemaker.dataset import LayoutSpec
-from clinic.filemaker.dataset import write_dataset_json
-from clinic.filemaker.emulator import EmulatorApp
-from clinic.filemaker.emulator import EmulatorServer
-from clinic.filemaker.emulator import make_app
-from clinic.filemaker.emulator.tls import ensure_tls
+from filemaker_migration.dataset import FieldSpec
+from filemaker_migration.dataset import LayoutSpec
+from filemaker_migration.dataset import write_dataset_json
+from filemaker_migration.emulator import EmulatorApp
+from filemaker_migration.emulator import EmulatorServer
+from filemaker_migration.emulator import make_app
+from filemaker_migration.emulator.tls import ensure_tls
 
 DATABASE = "Clinic"
 ACCOUNT = "api"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from clinic.filemaker.emulator import make_app
+from filemaker_migration.emulator import make_app
 from tests.emulator.conftest import wsgi_client
 
 MANAGE = Path(__file__).resolve().parents[2] / "manage.py"

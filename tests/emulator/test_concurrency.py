@@ -9,10 +9,10 @@ from pathlib import Path
 
 import httpx
 
-from clinic.filemaker.emulator import EmulatorServer
-from clinic.filemaker.emulator import FaultConfig
-from clinic.filemaker.emulator import make_app
-from clinic.filemaker.emulator.config import EmulatorConfig
+from filemaker_migration.emulator import EmulatorServer
+from filemaker_migration.emulator import FaultConfig
+from filemaker_migration.emulator import make_app
+from filemaker_migration.emulator.config import EmulatorConfig
 
 STREAMS = 64
 TTFB_MS = 1

@@ -1,4 +1,4 @@
-import clinic.filemaker.emulator as emulator
+import filemaker_migration.emulator as emulator
 
 
 def test_exported_members_are_sorted_and_importable():

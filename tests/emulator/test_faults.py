@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from clinic.filemaker.emulator import DroppedConnection
-from clinic.filemaker.emulator import EmulatorApp
-from clinic.filemaker.emulator import FaultConfig
-from clinic.filemaker.emulator.containers import Pacer
+from filemaker_migration.emulator import DroppedConnection
+from filemaker_migration.emulator import EmulatorApp
+from filemaker_migration.emulator import FaultConfig
+from filemaker_migration.emulator.containers import Pacer
 from tests.emulator.conftest import Contract
 from tests.emulator.conftest import FakeClock
 from tests.emulator.conftest import code

@@ -10,8 +10,8 @@ import fmrest
 import pytest
 from fmrest.exceptions import FileMakerError
 
-from clinic.filemaker.emulator import EmulatorServer
-from clinic.filemaker.emulator import make_app
+from filemaker_migration.emulator import EmulatorServer
+from filemaker_migration.emulator import make_app
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from clinic.filemaker.emulator import EmulatorApp
-from clinic.filemaker.emulator import EmulatorServer
-from clinic.filemaker.emulator import server as server_module
+from filemaker_migration.emulator import EmulatorApp
+from filemaker_migration.emulator import EmulatorServer
+from filemaker_migration.emulator import server as server_module
 from tests.emulator.conftest import ACCOUNT
 from tests.emulator.conftest import PASSWORD
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from clinic.filemaker.emulator import make_app
+from filemaker_migration.emulator import make_app
 from tests.emulator.conftest import PLANTED_MD5
 from tests.emulator.conftest import Contract
 from tests.emulator.conftest import build_dataset

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from clinic.filemaker.emulator.tls import ensure_tls
+from filemaker_migration.emulator.tls import ensure_tls
 
 
 def _names(path: Path) -> set[str]:

@@ -10,8 +10,8 @@ from PIL import Image
 from PIL import TiffImagePlugin
 from PIL import UnidentifiedImageError
 
-from clinic.images.derivatives import make_derivatives
-from clinic.images.storage_keys import derivative_keys
+from filemaker_migration.derivatives import make_derivatives
+from filemaker_migration.pipeline.keys import derivative_keys
 
 
 def encode(image: Image.Image, fmt: str, **params) -> io.BytesIO:

@@ -6,8 +6,8 @@ from io import StringIO
 
 from django.core.management import call_command
 
-from clinic.filemaker.pipeline.config import FileMakerSettings
-from clinic.patients.models import Patient
+from filemaker_migration.pipeline.config import FileMakerSettings
+from tests.clinic_rows import add_patient
 from tests.pipeline.checks import expected_records
 
 
@@ -40,7 +40,7 @@ def missing_contacts(dataset) -> set[str]:
 def add_missing_patients(dataset) -> int:
     missing = missing_contacts(dataset)
     for contact_id in sorted(missing):
-        Patient.objects.create(filemaker_id=contact_id, last_name="Added later")
+        add_patient(contact_id)
     return len(missing)
 
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from django.core.management.base import CommandError
 
-from clinic.filemaker import ledger
-from clinic.filemaker.dataapi import DataAPIClient
-from clinic.filemaker.models import LedgerEntry
-from clinic.filemaker.models import State
-from clinic.filemaker.pipeline.config import FileMakerSettings
-from clinic.filemaker.s3store import ObjectStore
-from clinic.filemaker.s3store import StoreError
-from clinic.images.models import Image
-from clinic.images.models import ImageBatch
+from filemaker_migration import ledger
+from filemaker_migration.dataapi import DataAPIClient
+from filemaker_migration.models import LedgerEntry
+from filemaker_migration.models import State
+from filemaker_migration.pipeline.config import FileMakerSettings
+from filemaker_migration.s3store import ObjectStore
+from filemaker_migration.s3store import StoreError
+from tests.clinic_rows import batch_rows
+from tests.clinic_rows import image_rows
 from tests.operations.helpers import add_missing_patients
 from tests.operations.helpers import command
 from tests.operations.helpers import import_patients
@@ -86,8 +86,8 @@ def assert_rolled_back(store) -> None:
     assert "CLEAN" in verify()
     assert store.list_keys("patients/") == []
     assert not LedgerEntry.objects.exists()
-    assert not Image.objects.exists()
-    assert not ImageBatch.objects.exists()
+    assert not image_rows()
+    assert not batch_rows()
     assert not any(
         data["NexusExportDate"] or data["NexusS3Key"]
         for data in filemaker_records_now().values()
@@ -103,7 +103,7 @@ def test_rollback_s3_delete_refused_then_rerun(imported, monkeypatch):
     with pytest.raises(CommandError, match="run the rollback again"):
         command("rollback_filemaker_images", "--all", "--yes")
     # FileMaker and the database are already undone; objects remain.
-    assert not Image.objects.exists()
+    assert not image_rows()
     assert imported.list_keys("patients/")
 
     monkeypatch.undo()
@@ -116,7 +116,7 @@ def test_rollback_filemaker_refusing_then_rerun(imported, emulator):
     with pytest.raises(CommandError, match="run the rollback again"):
         command("rollback_filemaker_images", "--all", "--yes")
     # Nothing else was touched before FileMaker was fully cleared.
-    assert Image.objects.exists()
+    assert image_rows()
 
     emulator.faults.fail_every_nth_patch = 0
     command("rollback_filemaker_images", "--all", "--yes")

@@ -9,10 +9,10 @@ import pytest
 from django.core.management.base import CommandError
 from PIL import Image as PILImage
 
-from clinic.filemaker.models import LedgerEntry
-from clinic.filemaker.models import State
-from clinic.images.models import Image
-from clinic.images.models import ImageVersion
+from filemaker_migration.models import ImageVersion
+from filemaker_migration.models import LedgerEntry
+from filemaker_migration.models import State
+from tests.clinic_rows import image_of
 from tests.operations.helpers import command
 from tests.operations.helpers import fm_client
 from tests.operations.helpers import import_patients
@@ -52,7 +52,7 @@ def test_refresh_changed_bytes_become_a_new_version(imported, emulator):
 
     assert "1 new version" in output
     assert "CLEAN" in verify()
-    image = Image.objects.get(filemaker_id=entry.filemaker_id)
+    image = image_of(entry)
     assert image.s3_key == old_key.replace(".jpg", ".v2.jpg")
     assert image.sha256 == hashlib.sha256(photo).hexdigest()
     assert imported.head(image.s3_key).sha256 == image.sha256
@@ -74,9 +74,9 @@ def test_refresh_changed_type_only_keeps_the_object(imported):
 
     assert "0 new version" in output
     assert "CLEAN" in verify()
-    image = Image.objects.get(filemaker_id=entry.filemaker_id)
+    image = image_of(entry)
     assert image.s3_key == entry.s3_key
-    assert image.category == "Posterior"
+    assert image.image_type == "Posterior"
     assert not ImageVersion.objects.exists()
 
 

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from clinic.filemaker.models import ImportRun
-from clinic.filemaker.models import LedgerEntry
-from clinic.filemaker.models import State
-from clinic.images.models import Image
-from clinic.images.models import ImageBatch
+from filemaker_migration.models import ImportRun
+from filemaker_migration.models import LedgerEntry
+from filemaker_migration.models import State
+from tests.clinic_rows import batch_rows
+from tests.clinic_rows import image_rows
 from tests.operations.helpers import add_missing_patients
 from tests.operations.helpers import command
 from tests.operations.helpers import import_patients
@@ -50,8 +50,8 @@ def test_run_book_inspect_test_import_verify_rollback_relink(
     assert "CLEAN" in verify()
     assert migration_env.list_keys("patients/") == []
     assert not LedgerEntry.objects.exists()
-    assert not Image.objects.exists()
-    assert not ImageBatch.objects.exists()
+    assert not image_rows()
+    assert not batch_rows()
 
     run_import()
     assert "CLEAN" in verify("--json", str(tmp_path / "v.json"))
@@ -70,6 +70,6 @@ def test_run_book_inspect_test_import_verify_rollback_relink(
         1 for r in expected.values() if r["outcome"] != "skipped"
     )
     assert not migration_env.list_keys("patients/filemaker-import/images/unlinked/")
-    assert Image.objects.count() == sum(
+    assert len(image_rows()) == sum(
         1 for r in expected.values() if r["outcome"] != "skipped"
     )

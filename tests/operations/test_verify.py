@@ -8,9 +8,9 @@ import json
 import pytest
 from django.core.management.base import CommandError
 
-from clinic.filemaker.models import LedgerEntry
-from clinic.filemaker.models import State
-from clinic.images.models import Image
+from filemaker_migration.models import LedgerEntry
+from filemaker_migration.models import State
+from filemaker_migration.targets import get_target
 from tests.operations.helpers import fm_client
 from tests.operations.helpers import import_patients
 from tests.operations.helpers import run_import
@@ -71,7 +71,7 @@ def test_verify_deep_rehashes_the_bytes_filemaker_holds(imported, tmp_path):
     # The database claims other bytes than FileMaker's container holds; only
     # a deep check downloads the container again and hashes it.
     LedgerEntry.objects.filter(pk=entry.pk).update(sha256="0" * 64)
-    Image.objects.filter(pk=entry.image_id).update(sha256="0" * 64)
+    get_target().update_image(entry.image_ref, {"sha256": "0" * 64})
     _, _, shallow = findings_of(tmp_path)
 
     _, report, deep = findings_of(tmp_path, "--deep")
@@ -99,7 +99,7 @@ def test_verify_orphan_object_is_reported(imported, tmp_path):
 
 def test_verify_image_row_deleted_is_missing_in_database(imported, tmp_path):
     entry = an_imported_entry()
-    Image.objects.filter(pk=entry.image_id).delete()
+    get_target().delete_image(entry.image_ref)
 
     _, _, rows = findings_of(tmp_path)
 

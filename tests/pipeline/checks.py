@@ -11,14 +11,15 @@ from collections import Counter
 from io import StringIO
 from pathlib import Path
 
-from clinic.filemaker.models import LedgerEntry
-from clinic.filemaker.pipeline import ImportOptions
-from clinic.filemaker.pipeline import ImportRunner
-from clinic.filemaker.pipeline.config import FileMakerSettings
-from clinic.filemaker.pipeline.progress import Progress
-from clinic.filemaker.s3store import ObjectStore
-from clinic.images.models import Image
-from clinic.images.models import ImageBatch
+from filemaker_migration.models import LedgerEntry
+from filemaker_migration.models import VisitBatch
+from filemaker_migration.pipeline import ImportOptions
+from filemaker_migration.pipeline import ImportRunner
+from filemaker_migration.pipeline.config import FileMakerSettings
+from filemaker_migration.pipeline.persist import visit_of
+from filemaker_migration.pipeline.progress import Progress
+from filemaker_migration.s3store import ObjectStore
+from filemaker_migration.targets import get_target
 
 
 def expected_records(dataset: Path) -> dict[str, dict]:
@@ -85,23 +86,18 @@ def assert_clean_end_state(dataset: Path, store: ObjectStore) -> None:
         assert info.sha256 == entry.sha256
         assert info.sse == "AES256"
 
-    # Database: one Image per linked record, one batch per patient and date.
-    images = Image.objects.all()
+    # Database, read through the target (so the same checks hold for every
+    # target): one image row per linked record, one batch per patient and date.
+    assert_rows_match_ledger(entries)
+    target = get_target()
+    rows = list(target.images())
     linked = {r for r in exported_ids if expected[r]["outcome"] == "imported"}
-    assert images.count() == len(linked)
-    assert {str(i.filemaker_id).upper() for i in images} == {
+    assert len(rows) == len(linked)
+    by_ref = {e.image_ref: e for e in entries.values() if e.image_ref}
+    assert {by_ref[row.ref].record_id for row in rows} == linked
+    assert {by_ref[row.ref].filemaker_id for row in rows} == {
         expected[r]["id"].upper() for r in linked
     }
-    batches = Counter((b.patient_id, b.captured_date) for b in ImageBatch.objects.all())
-    assert all(count == 1 for count in batches.values())
-    assert not ImageBatch.objects.filter(images__isnull=True).exists()
-    for image in images.select_related("batch"):
-        assert image.batch.captured_date == image.filemaker_date
-        entry = entries[image.ledger_entry.record_id]
-        assert (image.thumbnail_key, image.display_key) == (
-            entry.thumbnail_key,
-            entry.display_key,
-        )
 
     # FileMaker: the export date is set on exactly the exported records.
     records = filemaker_records(fm)
@@ -110,6 +106,32 @@ def assert_clean_end_state(dataset: Path, store: ObjectStore) -> None:
     for rid in exported_ids:
         assert records[rid]["NexusS3Key"] == entries[rid].s3_key
         assert records[rid]["NexusSHA256"] == entries[rid].sha256
+
+
+def assert_rows_match_ledger(entries: dict[str, LedgerEntry]) -> None:
+    """Every image row is a ledger entry's, in the batch of its patient's visit;
+    every batch the migration made holds images and is mapped once."""
+    target = get_target()
+    by_ref = {e.image_ref: e for e in entries.values() if e.image_ref}
+    rows = list(target.images())
+    assert {row.ref for row in rows} == set(by_ref), "one row per linked entry"
+    slots = {slot.batch_ref: slot for slot in VisitBatch.objects.all()}
+    batches = {batch.ref: batch for batch in target.batches()}
+    assert set(batches) == set(slots), "each batch mapped to one patient and visit"
+    assert len({(s.patient_ref, s.visit) for s in slots.values()}) == len(slots)
+    assert all(batch.image_count > 0 for batch in batches.values())
+    for row in rows:
+        entry = by_ref[row.ref]
+        slot = slots[row.batch_ref]
+        assert (slot.patient_ref, slot.visit) == (
+            entry.patient_ref,
+            visit_of(entry.image_date),
+        )
+        assert batches[row.batch_ref].patient_ref == entry.patient_ref
+        assert row.s3_key == entry.s3_key
+        assert row.filemaker_id in (None, entry.filemaker_id)
+        assert row.sha256 in (None, entry.sha256)
+        assert row.size in (None, entry.size)
 
 
 def run_import_with_store(store, settings, workers: int = 4):

@@ -13,9 +13,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from clinic.filemaker.models import LedgerEntry
-from clinic.filemaker.pipeline.config import object_store
-from clinic.filemaker.s3store import StoreError
+from filemaker_migration.models import LedgerEntry
+from filemaker_migration.pipeline.config import object_store
+from filemaker_migration.s3store import StoreError
+from tests.clinic_rows import clinic_model
 from tests.conftest import point_settings_at
 from tests.conftest import start_emulator
 from tests.pipeline.checks import assert_clean_end_state
@@ -55,8 +56,11 @@ def test_s3_put_failing_then_rerun(migration_env, emulator, settings):
     assert_clean_end_state(emulator.dataset, migration_env)
 
 
-def _refuse_image_insert(filemaker_hex: str) -> None:
-    """A real trigger, so the database itself refuses one Image row."""
+def _refuse_image_insert(filemaker_id: str) -> None:
+    """A real trigger, so the database itself refuses one image row (found by
+    its key, which holds the FileMaker id, whatever the clinic's columns)."""
+    table = clinic_model("image")._meta.db_table
+    key_like = f"%{filemaker_id.upper()}%"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
@@ -67,14 +71,14 @@ def _refuse_image_insert(filemaker_hex: str) -> None:
                 """
             )
             cursor.execute(
-                "CREATE TRIGGER refuse_image BEFORE INSERT ON images_image "
-                f"FOR EACH ROW WHEN (NEW.filemaker_id = '{filemaker_hex}'::uuid) "
+                f"CREATE TRIGGER refuse_image BEFORE INSERT ON {table} "
+                f"FOR EACH ROW WHEN (NEW.s3_key LIKE '{key_like}') "
                 "EXECUTE FUNCTION refuse_image()"
             )
         else:
             cursor.execute(
-                "CREATE TRIGGER refuse_image BEFORE INSERT ON images_image "
-                f"WHEN NEW.filemaker_id = '{filemaker_hex}' "
+                f"CREATE TRIGGER refuse_image BEFORE INSERT ON {table} "
+                f"WHEN NEW.s3_key LIKE '{key_like}' "
                 "BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END"
             )
 
@@ -82,7 +86,8 @@ def _refuse_image_insert(filemaker_hex: str) -> None:
 def _drop_refusal() -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("DROP TRIGGER refuse_image ON images_image")
+            table = clinic_model("image")._meta.db_table
+            cursor.execute(f"DROP TRIGGER refuse_image ON {table}")
             cursor.execute("DROP FUNCTION refuse_image()")
         else:
             cursor.execute("DROP TRIGGER refuse_image")
@@ -92,7 +97,7 @@ def test_database_refusing_a_write_then_rerun(migration_env, emulator):
     call_command("import_filemaker_patients", stdout=StringIO())
     expected = expected_records(emulator.dataset)
     victim = next(r for r in expected.values() if r["outcome"] == "imported")
-    _refuse_image_insert(victim["id"].replace("-", "").lower())
+    _refuse_image_insert(victim["id"])
 
     with pytest.raises(CommandError, match="1 record"):
         run_import("--workers", "4")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from io import StringIO
 from pathlib import Path
@@ -10,11 +11,12 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from clinic.filemaker.models import ImportRun
-from clinic.filemaker.models import LedgerEntry
-from clinic.filemaker.pipeline.config import FileMakerSettings
-from clinic.images.models import Image
-from clinic.images.models import ImageBatch
+from filemaker_migration.models import ImportRun
+from filemaker_migration.models import LedgerEntry
+from filemaker_migration.models import VisitBatch
+from filemaker_migration.pipeline.config import FileMakerSettings
+from tests.clinic_rows import batch_rows
+from tests.clinic_rows import image_rows
 from tests.pipeline.checks import assert_clean_end_state
 from tests.pipeline.checks import expected_records
 from tests.pipeline.checks import filemaker_records
@@ -60,7 +62,7 @@ def test_import_everything_matches_the_oracle(migration_env, emulator, workers):
     assert totals["imported_unlinked"] == sum(
         1 for r in expected.values() if r["outcome"] == "imported_unlinked"
     )
-    assert report["batches_created"] == ImageBatch.objects.count()
+    assert report["batches_created"] == len(batch_rows())
     assert sum(report["container_usage"].values()) == (
         totals["imported"] + totals["imported_unlinked"]
     )
@@ -70,24 +72,21 @@ def test_import_everything_matches_the_oracle(migration_env, emulator, workers):
 def test_batches_are_named_and_dated_as_the_plan_says(migration_env, emulator):
     import_patients()
     run_import("--workers", "8")
-    for batch in ImageBatch.objects.all():
-        if batch.captured_date is None:
-            assert batch.batch_name == "Unknown date (FileMaker Import)"
+    visits = {slot.batch_ref: slot.visit for slot in VisitBatch.objects.all()}
+    for batch in batch_rows():
+        if not visits[batch.ref]:
+            assert batch.name == "Unknown date (FileMaker Import)"
         else:
-            d = batch.captured_date
-            assert batch.batch_name == f"{d.day} {d:%b %Y} (FileMaker Import)"
-        assert batch.import_source == "filemaker_import"
+            d = dt.date.fromisoformat(visits[batch.ref])
+            assert batch.name == f"{d.day} {d:%b %Y} (FileMaker Import)"
     types = {
         data["id"].upper(): data["Type"]
         for data in filemaker_records(FileMakerSettings.from_settings()).values()
     }
-    for image in Image.objects.all():
-        assert (
-            image.category
-            == image.filemaker_type
-            == types[str(image.filemaker_id).upper()]
-        )
-    assert ImageBatch.objects.filter(captured_date__isnull=True).exists()
+    entries = {e.image_ref: e for e in LedgerEntry.objects.exclude(image_ref="")}
+    for image in image_rows():
+        assert image.image_type == types[entries[image.ref].filemaker_id]
+    assert "" in visits.values()  # the undated images have their batch
 
 
 def test_second_run_imports_nothing_and_changes_nothing(migration_env, emulator):
@@ -141,7 +140,7 @@ def test_dry_run_writes_nothing_and_predicts_the_real_run(migration_env, emulato
     assert migration_env.list_keys("patients/") == []
     assert not LedgerEntry.objects.exists()
     assert not ImportRun.objects.exists()
-    assert not ImageBatch.objects.exists()
+    assert not batch_rows()
 
     real = report_of(run_import("--workers", "16"))
     fields = ("outcome", "reason", "container_field", "s3_key", "sha256", "size")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from clinic.filemaker.pipeline.progress import Progress
+from filemaker_migration.pipeline.progress import Progress
 
 
 class Terminal(io.StringIO):

@@ -9,12 +9,12 @@ import pytest
 from PIL import ExifTags
 from PIL import Image
 
-from clinic.filemaker.imagecheck import decode_image
-from clinic.filemaker.imagecheck import inspect_image
-from clinic.filemaker.pipeline.select import check_body
-from clinic.images.derivatives import DISPLAY_PX
-from clinic.images.derivatives import THUMBNAIL_PX
-from clinic.images.derivatives import derivatives_for
+from filemaker_migration.derivatives import DISPLAY_PX
+from filemaker_migration.derivatives import THUMBNAIL_PX
+from filemaker_migration.derivatives import derivatives_for
+from filemaker_migration.imagecheck import decode_image
+from filemaker_migration.imagecheck import inspect_image
+from filemaker_migration.pipeline.select import check_body
 from tests.images.test_derivatives import encode
 from tests.images.test_derivatives import is_blue
 from tests.images.test_derivatives import is_red

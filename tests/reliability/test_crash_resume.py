@@ -6,7 +6,7 @@ against the emulator and moto's S3 server, which live in this test process and
 outlive the kills. Kill points are chosen from a seeded RNG: a crash point
 (between two steps of a record) and how many times it is passed first. The
 process then kills itself with SIGKILL at that moment (see
-clinic/filemaker/crashpoints.py): no cleanup runs, as in a power cut.
+filemaker_migration/crashpoints.py): no cleanup runs, as in a power cut.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connection
 
-from clinic.filemaker.crashpoints import POINTS
-from clinic.filemaker.models import RunLock
+from filemaker_migration.crashpoints import POINTS
+from filemaker_migration.models import RunLock
 from tests.pipeline.checks import assert_clean_end_state
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -25,20 +25,19 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from PIL import Image as PILImage
 
-from clinic.filemaker.dataapi import Record
-from clinic.filemaker.dataset.format import write_dataset_json
-from clinic.filemaker.dataset.generate import contacts_layout
-from clinic.filemaker.dataset.generate import images_layout
-from clinic.filemaker.fields import ImageFields
-from clinic.filemaker.models import ImportRun
-from clinic.filemaker.models import LedgerEntry
-from clinic.filemaker.models import RunLock
-from clinic.filemaker.pipeline import keys
-from clinic.filemaker.pipeline.config import object_store
-from clinic.filemaker.pipeline.source import parse_record
-from clinic.images.models import Image
-from clinic.images.models import ImageBatch
-from clinic.patients.models import Patient
+from filemaker_migration.dataapi import Record
+from filemaker_migration.dataset.format import write_dataset_json
+from filemaker_migration.dataset.generate import contacts_layout
+from filemaker_migration.dataset.generate import images_layout
+from filemaker_migration.fields import ImageFields
+from filemaker_migration.models import ImportRun
+from filemaker_migration.models import LedgerEntry
+from filemaker_migration.models import RunLock
+from filemaker_migration.models import VisitBatch
+from filemaker_migration.pipeline import keys
+from filemaker_migration.pipeline.config import object_store
+from filemaker_migration.pipeline.source import parse_record
+from tests.clinic_rows import clinic_model
 from tests.conftest import point_settings_at
 from tests.conftest import start_emulator
 
@@ -182,8 +181,10 @@ def write_dataset(root: Path, specs: list[dict]) -> None:
 
 
 def reset_database() -> None:
-    for model in (LedgerEntry, Image, ImageBatch, ImportRun, RunLock, Patient):
+    for model in (LedgerEntry, VisitBatch, ImportRun, RunLock):
         model.objects.all().delete()
+    for role in ("image", "batch", "patient"):
+        clinic_model(role).objects.all().delete()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -17,11 +17,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from clinic.filemaker.models import ImportRun
-from clinic.filemaker.models import RunLock
-from clinic.filemaker.pipeline.config import object_store
-from clinic.filemaker.pipeline.runner import LOCK_NAME
-from clinic.filemaker.runlock import RunLockHandle
+from filemaker_migration.models import ImportRun
+from filemaker_migration.models import RunLock
+from filemaker_migration.pipeline.config import object_store
+from filemaker_migration.pipeline.runner import LOCK_NAME
+from filemaker_migration.runlock import RunLockHandle
 from tests.conftest import point_settings_at
 from tests.conftest import start_emulator
 from tests.pipeline.checks import assert_clean_end_state

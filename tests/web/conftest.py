@@ -17,7 +17,7 @@ from django.db import connection
 from django.db import connections
 from PIL import Image as PILImage
 
-from clinic.images.derivative_store import backfill_derivatives
+from clinic.images.backfill import backfill_derivatives
 from clinic.images.models import Image
 from clinic.images.models import ImageBatch
 from clinic.images.models import ImportSource

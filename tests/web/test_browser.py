@@ -110,7 +110,7 @@ def test_logged_out_visitors_see_no_patient(page, live_server, imported):
 def test_run_report_page_renders_the_contact_sheet(
     page, live_server, staff, imported_with_derivatives
 ):
-    from clinic.filemaker.models import ImportRun
+    from filemaker_migration.models import ImportRun
 
     run = ImportRun.objects.filter(command="import_filemaker_images").latest("pk")
     path = reverse("reports:run", args=[run.pk])

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from clinic.filemaker import spotcheck
-from clinic.filemaker.models import ImportRun
-from clinic.filemaker.models import LedgerEntry
-from clinic.filemaker.models import ReviewItem
-from clinic.filemaker.models import SpotCheck
-from clinic.filemaker.runreport import summarize
 from clinic.images.models import Image
 from clinic.images.models import ImageBatch
 from clinic.patients.models import Patient
+from filemaker_migration import spotcheck
+from filemaker_migration.models import ImportRun
+from filemaker_migration.models import LedgerEntry
+from filemaker_migration.models import ReviewItem
+from filemaker_migration.models import SpotCheck
+from filemaker_migration.runreport import summarize
 from tests.web.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)

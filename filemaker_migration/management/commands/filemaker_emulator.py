@@ -1,0 +1,88 @@
+"""Serve the FileMaker Data API emulator over HTTPS for manual and demo runs.
+
+    python manage.py filemaker_emulator --dataset DIR [--host H] [--port N]
+        [--latency-ms N] [--drop-probability P] ...  (one flag per FaultConfig knob)
+
+Prints ``URL https://...`` and ``CA_BUNDLE /path/ca.pem`` lines (flushed) so
+scripts can start it with ``--port 0`` and read where it listens.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.core.management.base import CommandError
+
+from filemaker_migration.dataset import DatasetError
+from filemaker_migration.dataset import load_dataset
+from filemaker_migration.emulator import EmulatorConfig
+from filemaker_migration.emulator import EmulatorServer
+from filemaker_migration.emulator import FaultConfig
+from filemaker_migration.emulator import serve
+from filemaker_migration.emulator.faults import field_docs
+
+
+def _knob_type(name: str, default: Any) -> type:
+    if name == "seed":
+        return int
+    return type(default)
+
+
+class Command(BaseCommand):
+    help = "Serve the FileMaker Data API emulator over HTTPS (own CA in DIR/tls)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--dataset", required=True, type=Path)
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+        parser.add_argument(
+            "--state-dir",
+            type=Path,
+            help="where FileMaker's edits are kept (default DIR/state)",
+        )
+        docs = field_docs()
+        for knob in fields(FaultConfig):
+            parser.add_argument(
+                f"--{knob.name.replace('_', '-')}",
+                dest=knob.name,
+                type=_knob_type(knob.name, knob.default),
+                default=knob.default,
+                help=docs.get(knob.name, ""),
+            )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            dataset = load_dataset(options["dataset"])
+        except DatasetError as exc:
+            raise CommandError(str(exc)) from exc
+        faults = FaultConfig(**{k.name: options[k.name] for k in fields(FaultConfig)})
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+
+        def ready(server: EmulatorServer) -> None:
+            self.stdout.write(
+                f"FileMaker emulator serving {server.url} (database "
+                f"{dataset.database}, CA bundle {server.ca_bundle})"
+            )
+            self.stdout.write(f"URL {server.url}")
+            self.stdout.write(f"CA_BUNDLE {server.ca_bundle}")
+            self.stdout.flush()
+
+        try:
+            serve(
+                dataset,
+                EmulatorConfig(faults=faults, state_dir=options["state_dir"]),
+                host=options["host"],
+                port=options["port"],
+                ready=ready,
+                stop=stop,
+            )
+        except OSError as exc:
+            raise CommandError(f"cannot serve on {options['host']}: {exc}") from exc
+        self.stdout.write("FileMaker emulator stopped")

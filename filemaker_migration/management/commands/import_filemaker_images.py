@@ -1,0 +1,134 @@
+"""Import every unexported FileMaker image into S3 and the ImageBatch/Image models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand
+from django.core.management.base import CommandError
+from django.core.management.base import CommandParser
+
+from filemaker_migration.dataapi import DataAPIError
+from filemaker_migration.operations.refresh import refresh_changed
+from filemaker_migration.pipeline import ImportAborted
+from filemaker_migration.pipeline import ImportOptions
+from filemaker_migration.pipeline import ImportRunner
+from filemaker_migration.pipeline.config import FileMakerSettings
+from filemaker_migration.pipeline.config import object_store
+from filemaker_migration.pipeline.progress import Progress
+from filemaker_migration.pipeline.summary import format_summary
+from filemaker_migration.runlock import LockHeldError
+from filemaker_migration.s3store import StoreError
+from filemaker_migration.targets import check_target
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--limit", type=positive_int, help="import exactly N records"
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="read FileMaker, write nothing but the report",
+        )
+        parser.add_argument("--workers", type=positive_int, default=16)
+        parser.add_argument("--page-size", type=positive_int, default=100)
+        parser.add_argument(
+            "--report", type=Path, help="where to write the JSON report"
+        )
+        parser.add_argument(
+            "--skip-s3-preflight",
+            action="store_true",
+            help="do not check the bucket's encryption and public access first "
+            "(only for local S3-compatible servers that cannot answer)",
+        )
+        parser.add_argument(
+            "--max-container-mb",
+            type=positive_int,
+            default=200,
+            help="containers larger than this are passed over (default 200)",
+        )
+        parser.add_argument(
+            "--refresh-changed",
+            action="store_true",
+            help="first import records edited after their export again, as new "
+            "versions (see README.md)",
+        )
+        parser.add_argument(
+            "--use-thumbnail-fallback",
+            action="store_true",
+            help="accept the Recovered thumbnail when no other size is usable",
+        )
+
+    def handle(self, *args, **options) -> None:
+        run_options = ImportOptions(
+            limit=options["limit"],
+            dry_run=options["dry_run"],
+            workers=options["workers"],
+            page_size=options["page_size"],
+            report_path=options["report"],
+            use_thumbnail=options["use_thumbnail_fallback"],
+            max_bytes=options["max_container_mb"] * 1024 * 1024,
+        )
+        try:
+            check_target()  # a target settings mistake stops us here
+            fm = FileMakerSettings.from_settings()
+            store = object_store(max_pool=run_options.workers)
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from exc
+        if not options["skip_s3_preflight"]:
+            problems = store.preflight()
+            if problems:
+                raise CommandError(
+                    "S3 preflight failed: "
+                    + "; ".join(problems)
+                    + " (fix the bucket, or pass --skip-s3-preflight for a local "
+                    "test server)"
+                )
+        if options["refresh_changed"] and not run_options.dry_run:
+            try:
+                self.stdout.write(refresh_changed(fm, store))
+            except (LockHeldError, DataAPIError, StoreError) as exc:
+                raise CommandError(str(exc)) from exc
+        # The bar writes carriage returns itself: give it the raw stream, not
+        # the wrapper that appends a newline to every write.
+        progress = Progress(getattr(self.stdout, "_out", self.stdout))
+        try:
+            # Fetchers download and finishers write back at the same time:
+            # up to two requests per worker may be in flight to FileMaker.
+            with fm.client(max_concurrency=2 * run_options.workers) as client:
+                runner = ImportRunner(
+                    run_options,
+                    fm,
+                    client=client,
+                    store=store,
+                    progress=progress,
+                    report_dir=Path(settings.STATE_DIR) / "reports",
+                )
+                result = runner.execute()
+        except (ImportAborted, LockHeldError, DataAPIError, StoreError) as exc:
+            raise CommandError(str(exc)) from exc
+        except KeyboardInterrupt:
+            # The records in flight were finished and the report written.
+            raise CommandError(
+                "interrupted; the records taken up were finished, and running "
+                "the import again continues where this run stopped"
+            ) from None
+        self.stdout.write(format_summary(result))
+        if result.failed:
+            raise CommandError(
+                f"{result.failed} record(s) failed; see {result.report_path}. "
+                "Running the import again retries them."
+            )

@@ -1,0 +1,36 @@
+"""Import FileMaker contacts (API_Contacts) as Patients; safe to run again."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand
+from django.core.management.base import CommandError
+from django.core.management.base import CommandParser
+
+from filemaker_migration.dataapi import DataAPIError
+from filemaker_migration.patients import import_patients
+from filemaker_migration.pipeline.config import FileMakerSettings
+from filemaker_migration.targets import check_target
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--page-size", type=int, default=500)
+
+    def handle(self, *args, **options) -> None:
+        try:
+            check_target()  # a target settings mistake stops us here
+            fm = FileMakerSettings.from_settings()
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from exc
+        try:
+            with fm.client(max_concurrency=2) as client:
+                result = import_patients(client, fm, page_size=options["page_size"])
+        except DataAPIError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            f"Patients: {result.created} created, {result.updated} updated, "
+            f"{result.unchanged} unchanged, {result.invalid} without a valid id"
+        )

@@ -1,0 +1,73 @@
+"""Metadata discovery of the images layout: fields, counts, and is it ready."""
+
+from __future__ import annotations
+
+import json
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand
+from django.core.management.base import CommandError
+from django.core.management.base import CommandParser
+
+from filemaker_migration.dataapi import DataAPIError
+from filemaker_migration.operations.discover import Discovery
+from filemaker_migration.operations.discover import discover
+from filemaker_migration.pipeline.config import FileMakerSettings
+from filemaker_migration.targets import check_target
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--json", action="store_true", help="print JSON")
+
+    def handle(self, *args, **options) -> None:
+        try:
+            check_target()  # a target settings mistake stops us here
+            fm = FileMakerSettings.from_settings()
+            with fm.client(max_concurrency=2) as client:
+                found = discover(client, fm.layout, fm.image_fields)
+        except (ImproperlyConfigured, DataAPIError) as exc:
+            raise CommandError(str(exc)) from exc
+        if options["json"]:
+            self.stdout.write(json.dumps(found.as_json(), indent=2))
+        else:
+            self.stdout.write(format_discovery(found))
+        if not found.readiness.ready:
+            raise CommandError(
+                f"layout {found.layout!r} is not ready: place "
+                f"{', '.join(found.readiness.missing_required)} on it "
+                "(see README.md, Preparing FileMaker)"
+            )
+
+
+def format_discovery(d: Discovery) -> str:
+    lines = [f"layout {d.layout}: {len(d.fields)} field(s)"]
+    width = max((len(name) for name in d.fields), default=0)
+    lines += [f"  {name:<{width}}  {kind}" for name, kind in d.fields.items()]
+    ready = d.readiness
+    lines.append(
+        "ready: yes"
+        if ready.ready
+        else f"ready: NO, missing {', '.join(ready.missing_required)}"
+    )
+    if ready.missing_optional:
+        lines.append(f"optional fields absent: {', '.join(ready.missing_optional)}")
+    share = f"{d.no_container_share:.1%}"
+    lines += [
+        f"records                    {d.records}",
+        f"already exported           {d.exported}",
+        f"no container at all        {d.no_container} ({share})",
+        f"date missing               {d.date_missing}",
+        f"id not a UUID              {d.invalid_id}",
+        f"contacts not among patients {d.contacts_missing} "
+        f"({d.records_contact_missing} record(s))",
+        "records per Type:",
+    ]
+    lines += [f"  {count:>6}  {name}" for name, count in sorted(d.per_type.items())]
+    lines.append("container fields filled:")
+    for name, count in d.container_filled.items():
+        pct = count / d.records if d.records else 0.0
+        lines.append(f"  {count:>6}  {pct:6.1%}  {name}")
+    return "\n".join(lines)

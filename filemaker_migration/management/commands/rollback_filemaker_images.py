@@ -1,0 +1,82 @@
+"""Undo an import run (or all of them): dry run unless --yes."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand
+from django.core.management.base import CommandError
+from django.core.management.base import CommandParser
+
+from filemaker_migration.dataapi import DataAPIError
+from filemaker_migration.models import ImportRun
+from filemaker_migration.operations.rollback import Rollback
+from filemaker_migration.operations.rollback import entries_for
+from filemaker_migration.pipeline.config import FileMakerSettings
+from filemaker_migration.pipeline.config import object_store
+from filemaker_migration.pipeline.runner import LOCK_NAME
+from filemaker_migration.runlock import LockHeldError
+from filemaker_migration.runlock import RunLockHandle
+from filemaker_migration.s3store import StoreError
+from filemaker_migration.targets import check_target
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        which = parser.add_mutually_exclusive_group(required=True)
+        which.add_argument("--run", type=int, help="the import run to undo")
+        which.add_argument("--all", action="store_true", help="undo every run")
+        parser.add_argument(
+            "--yes", action="store_true", help="really remove (default: dry run)"
+        )
+
+    def handle(self, *args, **options) -> None:
+        run_id = options["run"]
+        if run_id is not None and not ImportRun.objects.filter(pk=run_id).exists():
+            raise CommandError(f"no import run {run_id}")
+        try:
+            check_target()  # a target settings mistake stops us here
+            fm = FileMakerSettings.from_settings()
+            store = object_store()
+            lock = RunLockHandle(LOCK_NAME, None)
+        except (ImproperlyConfigured, LockHeldError) as exc:
+            raise CommandError(str(exc)) from exc
+        try:
+            entries = entries_for(run_id)
+            with fm.client(max_concurrency=2) as client:
+                rollback = Rollback(client, fm.layout, fm.image_fields, store)
+                if not options["yes"]:
+                    result = rollback.plan(entries)
+                else:
+                    result = rollback.apply(entries)
+        except (DataAPIError, StoreError) as exc:
+            raise CommandError(
+                f"{exc}; run the rollback again to finish the job"
+            ) from exc
+        finally:
+            lock.release()
+        totals = result.as_json()
+        if not result.applied:
+            for p in result.planned:
+                self.stdout.write(
+                    f"record {p.record_id} {p.filemaker_id} ({p.state}): "
+                    f"{len(p.s3_keys)} key(s), image {'yes' if p.image else 'no'}"
+                    f"{', batch ' + p.batch if p.batch else ''}"
+                )
+            self.stdout.write(
+                f"would remove {totals['entries']} ledger entries, "
+                f"{totals['images']} image(s), {totals['batches']} batch(es) and "
+                f"{totals['objects']} object(s), and clear NexusExportDate on "
+                "those records. Run again with --yes to do it."
+            )
+            return
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"rolled back {totals['entries_removed']} ledger entries: "
+                f"{totals['filemaker_cleared']} FileMaker record(s) cleared, "
+                f"{totals['images_deleted']} image(s), "
+                f"{totals['batches_deleted']} batch(es), "
+                f"{totals['objects_deleted']} object(s) removed"
+            )
+        )

@@ -1,0 +1,56 @@
+"""Reconcile FileMaker, the database and S3; exit non-zero on any disagreement."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand
+from django.core.management.base import CommandError
+from django.core.management.base import CommandParser
+
+from filemaker_migration.dataapi import DataAPIError
+from filemaker_migration.operations.verify import Verifier
+from filemaker_migration.pipeline.config import FileMakerSettings
+from filemaker_migration.pipeline.config import object_store
+from filemaker_migration.s3store import StoreError
+from filemaker_migration.targets import check_target
+
+SHOWN = 20  # disagreements printed; the reports hold them all
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--deep",
+            action="store_true",
+            help="re-read the bytes from S3 and FileMaker and hash them",
+        )
+        parser.add_argument("--json", type=Path, help="write the JSON report here")
+        parser.add_argument("--csv", type=Path, help="write the CSV report here")
+
+    def handle(self, *args, **options) -> None:
+        try:
+            check_target()  # a target settings mistake stops us here
+            fm = FileMakerSettings.from_settings()
+            store = object_store()
+            with fm.client(max_concurrency=8) as client:
+                result = Verifier(
+                    client, fm.layout, fm.image_fields, store, deep=options["deep"]
+                ).run()
+        except (ImproperlyConfigured, DataAPIError, StoreError) as exc:
+            raise CommandError(str(exc)) from exc
+        if options["json"]:
+            result.write_json(options["json"])
+        if options["csv"]:
+            result.write_csv(options["csv"])
+        for f in result.problems[:SHOWN]:
+            where = f"record {f.record_id}" if f.record_id else f.s3_key
+            self.stdout.write(f"{f.category:<22} {f.side:<9} {where}: {f.detail}")
+        if len(result.problems) > SHOWN:
+            self.stdout.write(f"... and {len(result.problems) - SHOWN} more")
+        if not result.clean:
+            raise CommandError(result.verdict())
+        self.stdout.write(self.style.SUCCESS(result.verdict()))

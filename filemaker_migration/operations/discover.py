@@ -1,0 +1,142 @@
+"""Metadata discovery: what the images layout holds, and is it ready to import.
+
+The plan's first step, read-only: the layout's fields and their types, whether
+every field the import needs is on it, and counts over all records (exported
+already, per Type, per container field, no container at all, no date, contacts
+not among the patients).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+from filemaker_migration.dataapi import DataAPIClient
+from filemaker_migration.dataapi import FieldMeta
+from filemaker_migration.dataapi import parse_date
+from filemaker_migration.fields import ImageFields
+from filemaker_migration.operations.records import iter_records
+from filemaker_migration.pipeline.keys import canonical_uuid
+from filemaker_migration.targets import get_target
+
+
+@dataclass(frozen=True)
+class LayoutReadiness:
+    """Which fields the import needs and which of them the layout lacks."""
+
+    missing_required: list[str]
+    missing_optional: list[str]
+    containers_present: list[str]
+
+    @property
+    def ready(self) -> bool:
+        return not self.missing_required
+
+
+def layout_readiness(
+    layout_fields: dict[str, FieldMeta], fields: ImageFields
+) -> LayoutReadiness:
+    """The same rule as the import's own check (ImportRunner._check_layout)."""
+    required = [
+        fields.id,
+        fields.contact_id,
+        fields.date,
+        fields.type,
+        fields.export_date,
+        fields.recid,
+    ]
+    missing = [name for name in required if name not in layout_fields]
+    containers = [c for c in fields.containers if c in layout_fields]
+    if not containers:
+        missing.append(" / ".join(fields.containers))
+    optional = [
+        fields.md5,
+        fields.receipt_key,
+        fields.receipt_sha256,
+        fields.filename,
+        fields.modified_at,
+    ]
+    return LayoutReadiness(
+        missing_required=missing,
+        missing_optional=[name for name in optional if name not in layout_fields],
+        containers_present=containers,
+    )
+
+
+@dataclass
+class Discovery:
+    layout: str
+    fields: dict[str, str]  # name -> result type (text, date, container...)
+    readiness: LayoutReadiness
+    records: int = 0
+    exported: int = 0
+    per_type: Counter[str] = field(default_factory=Counter)
+    container_filled: Counter[str] = field(default_factory=Counter)
+    no_container: int = 0
+    date_missing: int = 0
+    invalid_id: int = 0
+    contacts_missing: int = 0  # distinct contact ids not among the patients
+    records_contact_missing: int = 0
+
+    @property
+    def no_container_share(self) -> float:
+        return self.no_container / self.records if self.records else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "layout": self.layout,
+            "ready": self.readiness.ready,
+            "missing_required_fields": self.readiness.missing_required,
+            "missing_optional_fields": self.readiness.missing_optional,
+            "fields": self.fields,
+            "records": self.records,
+            "exported": self.exported,
+            "per_type": dict(sorted(self.per_type.items())),
+            "container_filled": dict(self.container_filled),
+            "no_container": self.no_container,
+            "no_container_share": round(self.no_container_share, 4),
+            "date_missing": self.date_missing,
+            "invalid_id": self.invalid_id,
+            "contacts_not_found": self.contacts_missing,
+            "records_with_contact_not_found": self.records_contact_missing,
+        }
+
+
+def discover(
+    client: DataAPIClient, layout: str, fields: ImageFields, *, page_size: int = 1000
+) -> Discovery:
+    layout_fields = client.layout_fields(layout)
+    result = Discovery(
+        layout=layout,
+        fields={name: meta.result for name, meta in layout_fields.items()},
+        readiness=layout_readiness(layout_fields, fields),
+    )
+    watched = [
+        *fields.containers,
+        *([fields.thumbnail] if fields.thumbnail in layout_fields else []),
+    ]
+    result.container_filled.update(dict.fromkeys(watched, 0))
+    per_contact: Counter[str] = Counter()
+    for record in iter_records(client, layout, page_size=page_size):
+        data = record.field_data
+        result.records += 1
+        if str(data.get(fields.export_date, "")).strip():
+            result.exported += 1
+        result.per_type[str(data.get(fields.type, "")).strip() or "(empty)"] += 1
+        filled = [name for name in watched if str(data.get(name, "")).strip()]
+        result.container_filled.update(filled)
+        if not any(name in filled for name in fields.containers):
+            result.no_container += 1
+        if parse_date(data.get(fields.date, "")) is None:
+            result.date_missing += 1
+        if canonical_uuid(data.get(fields.id, "")) is None:
+            result.invalid_id += 1
+        contact = str(data.get(fields.contact_id, "")).strip()
+        per_contact[canonical_uuid(contact) or contact.upper()] += 1
+    known = get_target().contact_ids()
+    missing = [c for c in per_contact if c not in known]
+    result.contacts_missing = len(missing)
+    result.records_contact_missing = sum(per_contact[c] for c in missing)
+    return result
