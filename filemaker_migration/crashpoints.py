@@ -13,7 +13,7 @@ import os
 import signal
 import threading
 
-from django.conf import settings
+from filemaker_migration import conf
 
 POINTS = (
     "after_register",
@@ -28,7 +28,7 @@ _hits: dict[str, int] = {}
 
 
 def crashpoint(name: str) -> None:
-    spec = settings.CRASH_AT
+    spec = conf.crash_at()
     if not spec:
         return
     point, _, count = spec.partition(":")

@@ -182,7 +182,8 @@ class ImageVersion(models.Model):
         ordering = ["filemaker_id", "version"]
         constraints = [
             models.UniqueConstraint(
-                fields=["filemaker_id", "version"], name="one_row_per_image_version"
+                fields=["filemaker_id", "version"],
+                name="filemaker_one_row_per_image_version",
             )
         ]
 

@@ -13,8 +13,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from django.conf import settings
-
+from filemaker_migration import conf
 from filemaker_migration.pipeline.config import object_store
 from filemaker_migration.pipeline.config import store_settings
 from filemaker_migration.s3store import ObjectStore
@@ -31,7 +30,7 @@ class ImageUrls:
 
 
 def presign_seconds() -> int:
-    return int(settings.S3["PRESIGN_SECONDS"])
+    return int(conf.s3()["PRESIGN_SECONDS"])
 
 
 def store() -> ObjectStore:

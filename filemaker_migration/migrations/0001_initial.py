@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['filemaker_id', 'version'],
-                'constraints': [models.UniqueConstraint(fields=('filemaker_id', 'version'), name='one_row_per_image_version')],
+                'constraints': [models.UniqueConstraint(fields=('filemaker_id', 'version'), name='filemaker_one_row_per_image_version')],
             },
         ),
         migrations.CreateModel(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import field
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from filemaker_migration import conf
 from filemaker_migration.dataapi import DataAPIClient
 from filemaker_migration.fields import ContactFields
 from filemaker_migration.fields import ImageFields
@@ -33,9 +33,9 @@ class FileMakerSettings:
 
     @classmethod
     def from_settings(cls) -> FileMakerSettings:
-        fm = settings.FILEMAKER
+        fm = conf.filemaker()
         missing = [
-            name
+            f"FILEMAKER[{key!r}] ({name})"
             for name, key in (
                 ("FM_URL", "URL"),
                 ("FM_DATABASE", "DATABASE"),
@@ -89,7 +89,7 @@ class FileMakerSettings:
 
 
 def store_settings() -> StoreSettings:
-    s3 = settings.S3
+    s3 = conf.s3()
     if not s3["BUCKET"]:
         raise ImproperlyConfigured("S3_BUCKET not set (see README.md)")
     if s3["SSE"] not in ("AES256", "aws:kms"):

@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 from filemaker_migration.models import LedgerEntry
 from filemaker_migration.models import State
 from filemaker_migration.targets import get_target
+from tests.clinic_rows import clinic_model
 from tests.operations.helpers import fm_client
 from tests.operations.helpers import import_patients
 from tests.operations.helpers import run_import
@@ -140,7 +141,7 @@ def test_verify_report_never_names_a_patient(imported, tmp_path):
     _, _, rows = findings_of(tmp_path)
     text = (tmp_path / "verify.json").read_text()
     text += (tmp_path / "verify.csv").read_text()
-    patient = entry.patient
+    patient = clinic_model("patient").objects.get(pk=entry.patient_ref)
     for name in (patient.first_name, patient.last_name):
         assert name not in text
     assert rows

@@ -82,7 +82,7 @@ def test_report_pages_are_staff_only(client, clerk, imported):
 def test_contact_sheet_is_stratified_and_reproducible(imported):
     run = last_run()
     summary = summarize(json.loads(Path(run.report_path).read_text()))
-    images = list(Image.objects.all())
+    images = list(LedgerEntry.objects.filter(state="imported"))
 
     sample = spotcheck.sample_for(run, summary.imported_ids, seed=7)
     again = spotcheck.sample_for(run, summary.imported_ids, seed=7)
@@ -94,15 +94,15 @@ def test_contact_sheet_is_stratified_and_reproducible(imported):
     assert len(strata) == len(set(strata))  # one image per stratum
     all_strata = {spotcheck.stratum_of(i) for i in images}
     assert len(sample) == min(spotcheck.SAMPLE_SIZE, len(all_strata))
-    assert {s[1] for s in strata} == {i.category for i in images}  # every Type
+    assert {s[1] for s in strata} == {i.image_type for i in images}  # every Type
 
 
 def test_sign_off_records_who_approved_what(client, staff, imported):
     run = last_run()
     client.login(username="staff", password=PASSWORD)
     page = client.get(reverse("reports:run", args=[run.pk]), {"seed": 3})
-    sample = [item["image"] for item in page.context["sample"]]
-    approved = [str(i.filemaker_id).upper() for i in sample[1:]]
+    sample = [item["entry"] for item in page.context["sample"]]
+    approved = [i.filemaker_id for i in sample[1:]]
 
     response = client.post(
         reverse("reports:spot-check", args=[run.pk]),
@@ -117,7 +117,7 @@ def test_sign_off_records_who_approved_what(client, staff, imported):
     check = SpotCheck.objects.get()
     assert check.signed_by == staff
     assert (check.seed, check.approved) == (3, approved)
-    assert check.flagged == [str(sample[0].filemaker_id).upper()]
+    assert check.flagged == [sample[0].filemaker_id]
     assert check.note == "first one looks cropped"
     assert (
         "first one looks cropped" in client.get(response["Location"]).content.decode()

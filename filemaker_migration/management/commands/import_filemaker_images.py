@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand
 from django.core.management.base import CommandError
 from django.core.management.base import CommandParser
 
+from filemaker_migration import conf
 from filemaker_migration.dataapi import DataAPIError
 from filemaker_migration.operations.refresh import refresh_changed
 from filemaker_migration.pipeline import ImportAborted
@@ -115,7 +115,7 @@ class Command(BaseCommand):
                     client=client,
                     store=store,
                     progress=progress,
-                    report_dir=Path(settings.STATE_DIR) / "reports",
+                    report_dir=conf.report_dir(),
                 )
                 result = runner.execute()
         except (ImportAborted, LockHeldError, DataAPIError, StoreError) as exc:
