@@ -5,3 +5,6 @@ class FileMakerConfig(AppConfig):
     name = "filemaker_migration"
     label = "filemaker"
     verbose_name = "FileMaker migration"
+
+    def ready(self) -> None:
+        from filemaker_migration import checks  # noqa: F401  (registers them)
