@@ -47,7 +47,7 @@ def main() -> int:
     import django
 
     django.setup()
-    from filemaker_migration.pipeline.config import FileMakerSettings
+    from filemaker_migration.conf import FileMakerSettings
 
     expected = json.loads((args.dataset / "expected.json").read_text())["records"]
     fm = FileMakerSettings.from_settings()

@@ -101,11 +101,11 @@ def restore_objects(dataset_dir: Path, *, workers: int) -> tuple[int, int]:
     from django.conf import settings
 
     from clinic.images.models import Image
+    from filemaker_migration.conf import object_store
     from filemaker_migration.dataset.format import load_dataset
     from filemaker_migration.derivative_store import store_derivatives
     from filemaker_migration.models import EXPORTED_STATES
     from filemaker_migration.models import LedgerEntry
-    from filemaker_migration.pipeline.config import object_store
 
     dataset = load_dataset(dataset_dir)
     layout = settings.FILEMAKER["LAYOUT"]

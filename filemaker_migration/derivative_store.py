@@ -8,7 +8,7 @@ from typing import BinaryIO
 
 from filemaker_migration.derivatives import Derivatives
 from filemaker_migration.derivatives import derivatives_for
-from filemaker_migration.pipeline.keys import derivative_keys
+from filemaker_migration.keys import derivative_keys
 from filemaker_migration.s3store import ObjectStore
 
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from filemaker_migration.models import ImportRun
 from filemaker_migration.models import LedgerEntry
 from filemaker_migration.models import State
-from filemaker_migration.pipeline.source import SourceRecord
+from filemaker_migration.source import SourceRecord
 
 DUPLICATE_ID = "duplicate_filemaker_id"
 

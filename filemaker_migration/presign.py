@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from filemaker_migration import conf
-from filemaker_migration.pipeline.config import object_store
-from filemaker_migration.pipeline.config import store_settings
+from filemaker_migration.conf import object_store
+from filemaker_migration.conf import store_settings
 from filemaker_migration.s3store import ObjectStore
 from filemaker_migration.s3store import StoreSettings
 

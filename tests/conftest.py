@@ -19,13 +19,13 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 from moto.server import ThreadedMotoServer
 
+from filemaker_migration.conf import object_store
 from filemaker_migration.dataset.generate import account_password
 from filemaker_migration.dataset.generate import generate_dataset
 from filemaker_migration.emulator import EmulatorApp
 from filemaker_migration.emulator import EmulatorConfig
 from filemaker_migration.emulator import EmulatorServer
 from filemaker_migration.emulator import make_app
-from filemaker_migration.pipeline.config import object_store
 
 # Developers' runs explore new hypothesis examples each time; CI replays a fixed
 # sequence, so that a submission's result does not depend on the draw.

@@ -17,8 +17,8 @@ from filemaker_migration.dataapi import DataAPIClient
 from filemaker_migration.dataapi import FieldMeta
 from filemaker_migration.dataapi import parse_date
 from filemaker_migration.fields import ImageFields
+from filemaker_migration.keys import canonical_uuid
 from filemaker_migration.operations.records import iter_records
-from filemaker_migration.pipeline.keys import canonical_uuid
 from filemaker_migration.targets import get_target
 
 

@@ -17,8 +17,8 @@ from filemaker_migration.operations.records import iter_records
 from filemaker_migration.pipeline.select import ChecksumMismatchError
 from filemaker_migration.pipeline.select import NoUsableImageError
 from filemaker_migration.pipeline.select import choose_container
-from filemaker_migration.pipeline.source import SourceRecord
-from filemaker_migration.pipeline.source import parse_record
+from filemaker_migration.source import SourceRecord
+from filemaker_migration.source import parse_record
 
 
 class ProbeError(Exception):

@@ -2,7 +2,7 @@
 
 Offset paging is safe here because nothing changes the found set while these
 operations read it (they hold no marker to set); the import itself pages by
-recid for exactly that reason (see pipeline/source.py).
+recid for exactly that reason (see source.py).
 """
 
 from __future__ import annotations

@@ -35,28 +35,28 @@ from django.db import transaction
 from django.db.models import Max
 
 from filemaker_migration import ledger
+from filemaker_migration.conf import FileMakerSettings
 from filemaker_migration.dataapi import DataAPIClient
 from filemaker_migration.dataapi import DataAPIError
 from filemaker_migration.dataapi import FieldMeta
 from filemaker_migration.dataapi import Record
 from filemaker_migration.derivative_store import store_derivatives
 from filemaker_migration.fields import ImageFields
+from filemaker_migration.keys import versioned_key
 from filemaker_migration.models import EXPORTED_STATES
 from filemaker_migration.models import ImageVersion
 from filemaker_migration.models import LedgerEntry
 from filemaker_migration.operations.records import iter_records
-from filemaker_migration.pipeline.config import FileMakerSettings
-from filemaker_migration.pipeline.keys import versioned_key
 from filemaker_migration.pipeline.mark import mark_exported
 from filemaker_migration.pipeline.runner import LOCK_NAME
 from filemaker_migration.pipeline.select import ChecksumMismatchError
 from filemaker_migration.pipeline.select import Chosen
 from filemaker_migration.pipeline.select import NoUsableImageError
 from filemaker_migration.pipeline.select import choose_container
-from filemaker_migration.pipeline.source import parse_record
 from filemaker_migration.runlock import RunLockHandle
 from filemaker_migration.s3store import ObjectStore
 from filemaker_migration.s3store import StoreError
+from filemaker_migration.source import parse_record
 from filemaker_migration.targets import Target
 from filemaker_migration.targets import get_target
 

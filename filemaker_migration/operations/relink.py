@@ -33,13 +33,13 @@ from typing import Any
 
 from django.db import transaction
 
+from filemaker_migration import keys
 from filemaker_migration import ledger
 from filemaker_migration.dataapi import DataAPIClient
 from filemaker_migration.derivative_store import store_derivatives
 from filemaker_migration.fields import ImageFields
 from filemaker_migration.models import LedgerEntry
 from filemaker_migration.models import State
-from filemaker_migration.pipeline import keys
 from filemaker_migration.pipeline.persist import batch_for
 from filemaker_migration.pipeline.persist import image_facts
 from filemaker_migration.s3store import ObjectStore

@@ -38,10 +38,10 @@ from filemaker_migration import ledger
 from filemaker_migration.dataapi import DataAPIClient
 from filemaker_migration.dataapi import RecordMissingError
 from filemaker_migration.fields import ImageFields
+from filemaker_migration.keys import derivative_keys
 from filemaker_migration.models import ImageVersion
 from filemaker_migration.models import LedgerEntry
 from filemaker_migration.models import VisitBatch
-from filemaker_migration.pipeline.keys import derivative_keys
 from filemaker_migration.s3store import ObjectStore
 from filemaker_migration.targets import ImageRow
 from filemaker_migration.targets import Target

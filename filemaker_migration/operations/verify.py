@@ -40,12 +40,12 @@ from filemaker_migration.dataapi import DataAPIClient
 from filemaker_migration.dataapi import DataAPIError
 from filemaker_migration.dataapi import Record
 from filemaker_migration.fields import ImageFields
+from filemaker_migration.keys import derivative_keys
 from filemaker_migration.models import EXPORTED_STATES
 from filemaker_migration.models import ImageVersion
 from filemaker_migration.models import LedgerEntry
 from filemaker_migration.models import State
 from filemaker_migration.operations.records import iter_records
-from filemaker_migration.pipeline.keys import derivative_keys
 from filemaker_migration.s3store import ObjectInfo
 from filemaker_migration.s3store import ObjectStore
 from filemaker_migration.s3store import StoreError

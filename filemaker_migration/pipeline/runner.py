@@ -28,7 +28,9 @@ from django.db import DatabaseError
 from django.db import connections
 from django.utils import timezone
 
+from filemaker_migration import keys
 from filemaker_migration import ledger
+from filemaker_migration.conf import FileMakerSettings
 from filemaker_migration.crashpoints import crashpoint
 from filemaker_migration.dataapi import DataAPIClient
 from filemaker_migration.dataapi import DataAPIError
@@ -38,12 +40,10 @@ from filemaker_migration.models import ImportRun
 from filemaker_migration.models import LedgerEntry
 from filemaker_migration.models import RunStatus
 from filemaker_migration.models import State
-from filemaker_migration.pipeline import keys
 from filemaker_migration.pipeline.accounting import Budget
 from filemaker_migration.pipeline.accounting import ImportOptions
 from filemaker_migration.pipeline.accounting import ImportResult
 from filemaker_migration.pipeline.accounting import Tally
-from filemaker_migration.pipeline.config import FileMakerSettings
 from filemaker_migration.pipeline.mark import mark_exported
 from filemaker_migration.pipeline.persist import known_batch
 from filemaker_migration.pipeline.persist import persist
@@ -54,14 +54,14 @@ from filemaker_migration.pipeline.select import ChecksumMismatchError
 from filemaker_migration.pipeline.select import Chosen
 from filemaker_migration.pipeline.select import NoUsableImageError
 from filemaker_migration.pipeline.select import choose_container
-from filemaker_migration.pipeline.source import SourceRecord
-from filemaker_migration.pipeline.source import iter_unexported
-from filemaker_migration.pipeline.source import iter_without_recid
-from filemaker_migration.pipeline.source import parse_record
 from filemaker_migration.runlock import RunLockHandle
 from filemaker_migration.s3store import ObjectConflictError
 from filemaker_migration.s3store import ObjectStore
 from filemaker_migration.s3store import StoreError
+from filemaker_migration.source import SourceRecord
+from filemaker_migration.source import iter_unexported
+from filemaker_migration.source import iter_without_recid
+from filemaker_migration.source import parse_record
 from filemaker_migration.targets import Target
 from filemaker_migration.targets import get_target
 

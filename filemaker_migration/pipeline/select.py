@@ -27,7 +27,7 @@ from filemaker_migration.derivatives import display_ready
 from filemaker_migration.imagecheck import ImageInfo
 from filemaker_migration.imagecheck import InvalidImageError
 from filemaker_migration.imagecheck import decode_image
-from filemaker_migration.pipeline.source import SourceRecord
+from filemaker_migration.source import SourceRecord
 
 # Bytes kept in memory per download before spilling to a temporary file.
 SPOOL_BYTES = 4 * 1024 * 1024

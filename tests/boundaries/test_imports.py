@@ -27,6 +27,8 @@ def imported_names(path: Path) -> set[str]:
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             names.add(node.module)
+            # `from package import module` imports package.module.
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
     return names
 
 
@@ -61,3 +63,53 @@ def test_the_migrations_depend_on_no_clinic_app():
         for app in ("patients", "images"):
             assert f"('{app}'," not in text, path.name
             assert f"'{app}." not in text, path.name
+
+
+def package_of(module: str) -> str:
+    """The package a module belongs to: the app's root, or a subpackage."""
+    parts = module.split(".")
+    if len(parts) > 2 and (PACKAGE / parts[1]).is_dir():
+        return parts[1]
+    return "(root)"
+
+
+def package_graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for path in modules():
+        dotted = ".".join(("filemaker_migration", *path.relative_to(PACKAGE).parts))
+        source = package_of(dotted.removesuffix(".py"))
+        for name in imported_names(path):
+            if name.startswith("filemaker_migration."):
+                target = package_of(name if name.count(".") > 1 else name + ".x")
+                if target != source:
+                    graph.setdefault(source, set()).add(target)
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str]:
+    def visit(node: str, path: list[str]) -> list[str]:
+        for nxt in sorted(graph.get(node, ())):
+            if nxt in path:
+                return [*path[path.index(nxt) :], nxt]
+            found = visit(nxt, [*path, nxt])
+            if found:
+                return found
+        return []
+
+    for start in sorted(graph):
+        cycle = visit(start, [start])
+        if cycle:
+            return cycle
+    return []
+
+
+def test_packages_import_each_other_in_one_direction_only():
+    graph = package_graph()
+    assert {"(root)", "dataapi"} <= graph["pipeline"]
+    assert find_cycle(graph) == []
+
+
+def test_the_cycle_finder_finds_a_planted_cycle():
+    graph = package_graph()
+    graph.setdefault("dataapi", set()).add("pipeline")
+    assert find_cycle(graph)

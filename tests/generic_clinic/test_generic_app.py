@@ -24,6 +24,7 @@ from tests.operations.helpers import verify
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+
 @pytest.fixture
 def imported(migration_env, emulator):
     import_patients()

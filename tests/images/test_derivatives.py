@@ -11,7 +11,7 @@ from PIL import TiffImagePlugin
 from PIL import UnidentifiedImageError
 
 from filemaker_migration.derivatives import make_derivatives
-from filemaker_migration.pipeline.keys import derivative_keys
+from filemaker_migration.keys import derivative_keys
 
 
 def encode(image: Image.Image, fmt: str, **params) -> io.BytesIO:

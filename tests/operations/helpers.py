@@ -6,7 +6,7 @@ from io import StringIO
 
 from django.core.management import call_command
 
-from filemaker_migration.pipeline.config import FileMakerSettings
+from filemaker_migration.conf import FileMakerSettings
 from tests.clinic_rows import add_patient
 from tests.pipeline.checks import expected_records
 

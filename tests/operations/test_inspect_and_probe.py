@@ -7,8 +7,8 @@ import json
 import pytest
 from django.core.management.base import CommandError
 
+from filemaker_migration.conf import FileMakerSettings
 from filemaker_migration.models import LedgerEntry
-from filemaker_migration.pipeline.config import FileMakerSettings
 from tests.operations.helpers import command
 from tests.operations.helpers import import_patients
 from tests.operations.helpers import missing_contacts

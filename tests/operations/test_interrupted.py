@@ -6,10 +6,10 @@ import pytest
 from django.core.management.base import CommandError
 
 from filemaker_migration import ledger
+from filemaker_migration.conf import FileMakerSettings
 from filemaker_migration.dataapi import DataAPIClient
 from filemaker_migration.models import LedgerEntry
 from filemaker_migration.models import State
-from filemaker_migration.pipeline.config import FileMakerSettings
 from filemaker_migration.s3store import ObjectStore
 from filemaker_migration.s3store import StoreError
 from tests.clinic_rows import batch_rows

@@ -11,11 +11,11 @@ from collections import Counter
 from io import StringIO
 from pathlib import Path
 
+from filemaker_migration.conf import FileMakerSettings
 from filemaker_migration.models import LedgerEntry
 from filemaker_migration.models import VisitBatch
 from filemaker_migration.pipeline import ImportOptions
 from filemaker_migration.pipeline import ImportRunner
-from filemaker_migration.pipeline.config import FileMakerSettings
 from filemaker_migration.pipeline.persist import visit_of
 from filemaker_migration.pipeline.progress import Progress
 from filemaker_migration.s3store import ObjectStore

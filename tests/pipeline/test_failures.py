@@ -13,8 +13,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
+from filemaker_migration.conf import object_store
 from filemaker_migration.models import LedgerEntry
-from filemaker_migration.pipeline.config import object_store
 from filemaker_migration.s3store import StoreError
 from tests.clinic_rows import clinic_model
 from tests.conftest import point_settings_at

@@ -11,10 +11,10 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from filemaker_migration.conf import FileMakerSettings
 from filemaker_migration.models import ImportRun
 from filemaker_migration.models import LedgerEntry
 from filemaker_migration.models import VisitBatch
-from filemaker_migration.pipeline.config import FileMakerSettings
 from tests.clinic_rows import batch_rows
 from tests.clinic_rows import image_rows
 from tests.pipeline.checks import assert_clean_end_state

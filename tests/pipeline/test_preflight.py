@@ -8,8 +8,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from filemaker_migration.conf import object_store
 from filemaker_migration.models import ImportRun
-from filemaker_migration.pipeline.config import object_store
 from tests.conftest import point_settings_at
 from tests.pipeline.checks import original_keys
 

@@ -24,10 +24,10 @@ import urllib3
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from filemaker_migration import keys
+from filemaker_migration.conf import FileMakerSettings
+from filemaker_migration.conf import object_store
 from filemaker_migration.models import LedgerEntry
-from filemaker_migration.pipeline import keys
-from filemaker_migration.pipeline.config import FileMakerSettings
-from filemaker_migration.pipeline.config import object_store
 from tests.conftest import point_settings_at
 from tests.conftest import start_emulator
 from tests.pipeline.checks import assert_clean_end_state

@@ -25,6 +25,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from PIL import Image as PILImage
 
+from filemaker_migration import keys
+from filemaker_migration.conf import object_store
 from filemaker_migration.dataapi import Record
 from filemaker_migration.dataset.format import write_dataset_json
 from filemaker_migration.dataset.generate import contacts_layout
@@ -34,9 +36,7 @@ from filemaker_migration.models import ImportRun
 from filemaker_migration.models import LedgerEntry
 from filemaker_migration.models import RunLock
 from filemaker_migration.models import VisitBatch
-from filemaker_migration.pipeline import keys
-from filemaker_migration.pipeline.config import object_store
-from filemaker_migration.pipeline.source import parse_record
+from filemaker_migration.source import parse_record
 from tests.clinic_rows import clinic_model
 from tests.conftest import point_settings_at
 from tests.conftest import start_emulator

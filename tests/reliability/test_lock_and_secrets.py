@@ -17,9 +17,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from filemaker_migration.conf import object_store
 from filemaker_migration.models import ImportRun
 from filemaker_migration.models import RunLock
-from filemaker_migration.pipeline.config import object_store
 from filemaker_migration.pipeline.runner import LOCK_NAME
 from filemaker_migration.runlock import RunLockHandle
 from tests.conftest import point_settings_at

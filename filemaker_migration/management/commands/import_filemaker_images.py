@@ -10,13 +10,13 @@ from django.core.management.base import CommandError
 from django.core.management.base import CommandParser
 
 from filemaker_migration import conf
+from filemaker_migration.conf import FileMakerSettings
+from filemaker_migration.conf import object_store
 from filemaker_migration.dataapi import DataAPIError
 from filemaker_migration.operations.refresh import refresh_changed
 from filemaker_migration.pipeline import ImportAborted
 from filemaker_migration.pipeline import ImportOptions
 from filemaker_migration.pipeline import ImportRunner
-from filemaker_migration.pipeline.config import FileMakerSettings
-from filemaker_migration.pipeline.config import object_store
 from filemaker_migration.pipeline.progress import Progress
 from filemaker_migration.pipeline.summary import format_summary
 from filemaker_migration.runlock import LockHeldError

@@ -6,10 +6,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand
 from django.core.management.base import CommandError
 
+from filemaker_migration.conf import FileMakerSettings
+from filemaker_migration.conf import object_store
 from filemaker_migration.dataapi import DataAPIError
 from filemaker_migration.operations.relink import Relinker
-from filemaker_migration.pipeline.config import FileMakerSettings
-from filemaker_migration.pipeline.config import object_store
 from filemaker_migration.pipeline.runner import LOCK_NAME
 from filemaker_migration.runlock import LockHeldError
 from filemaker_migration.runlock import RunLockHandle

@@ -7,12 +7,12 @@ from django.core.management.base import BaseCommand
 from django.core.management.base import CommandError
 from django.core.management.base import CommandParser
 
+from filemaker_migration.conf import FileMakerSettings
+from filemaker_migration.conf import object_store
 from filemaker_migration.dataapi import DataAPIError
 from filemaker_migration.models import ImportRun
 from filemaker_migration.operations.rollback import Rollback
 from filemaker_migration.operations.rollback import entries_for
-from filemaker_migration.pipeline.config import FileMakerSettings
-from filemaker_migration.pipeline.config import object_store
 from filemaker_migration.pipeline.runner import LOCK_NAME
 from filemaker_migration.runlock import LockHeldError
 from filemaker_migration.runlock import RunLockHandle

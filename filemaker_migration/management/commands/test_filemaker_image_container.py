@@ -7,10 +7,10 @@ from django.core.management.base import BaseCommand
 from django.core.management.base import CommandError
 from django.core.management.base import CommandParser
 
+from filemaker_migration.conf import FileMakerSettings
 from filemaker_migration.dataapi import DataAPIError
 from filemaker_migration.operations.probe import ProbeError
 from filemaker_migration.operations.probe import probe_container
-from filemaker_migration.pipeline.config import FileMakerSettings
 from filemaker_migration.targets import check_target
 
 

@@ -9,10 +9,10 @@ from django.core.management.base import BaseCommand
 from django.core.management.base import CommandError
 from django.core.management.base import CommandParser
 
+from filemaker_migration.conf import FileMakerSettings
+from filemaker_migration.conf import object_store
 from filemaker_migration.dataapi import DataAPIError
 from filemaker_migration.operations.verify import Verifier
-from filemaker_migration.pipeline.config import FileMakerSettings
-from filemaker_migration.pipeline.config import object_store
 from filemaker_migration.s3store import StoreError
 from filemaker_migration.targets import check_target
 

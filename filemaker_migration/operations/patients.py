@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from filemaker_migration.conf import FileMakerSettings
 from filemaker_migration.dataapi import DataAPIClient
 from filemaker_migration.dataapi import RecordMissingError
 from filemaker_migration.dataapi import parse_date
-from filemaker_migration.pipeline.config import FileMakerSettings
-from filemaker_migration.pipeline.keys import canonical_uuid
-from filemaker_migration.pipeline.source import clean_text
+from filemaker_migration.keys import canonical_uuid
+from filemaker_migration.source import clean_text
 from filemaker_migration.targets import PatientFacts
 from filemaker_migration.targets import get_target
 

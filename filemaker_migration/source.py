@@ -19,7 +19,7 @@ from filemaker_migration.dataapi import DataAPIClient
 from filemaker_migration.dataapi import Record
 from filemaker_migration.dataapi import parse_date
 from filemaker_migration.fields import ImageFields
-from filemaker_migration.pipeline.keys import canonical_uuid
+from filemaker_migration.keys import canonical_uuid
 
 logger = logging.getLogger(__name__)
 
