@@ -5,63 +5,29 @@ with `apps.get_model` when the target is built (at first use, when the app
 registry is ready). Every option is checked then, so that a mistake stops the
 command at once with one line naming the setting and the field.
 
-    FILEMAKER_MIGRATION_TARGET = {  # tests/generic_clinic/settings.py
+    FILEMAKER_MIGRATION_TARGET = {
         "BACKEND": "filemaker_migration.targets.configurable.ConfigurableTarget",
         "OPTIONS": {
-            "patient": {
-                "model": "records.Patient",
-                # A column, or "<JSONField>.<key>": a key in a JSON column
-                # (save_patient merges it in; the column's other keys stay).
-                "filemaker_id": "filemaker_metadata.filemaker_id",
-                # Optional, for import_filemaker_patients (absent: not stored).
-                "first_name": "first_name",
-                "last_name": "last_name",
-                "date_of_birth": "date_of_birth",
-            },
-            "batch": {
-                "model": "records.ImageBatch",
-                # A ForeignKey to the patient model ("owner": "patient"), or a
-                # generic relation: a ForeignKey to ContentType and an id field.
-                "owner": {"content_type": "content_type", "object_id": "object_id"},
-                "name": "name",  # optional; these two formats are the defaults:
-                # str.format with {date} (a datetime.date) and {day} (its day
-                # without a leading zero, which strftime cannot give portably).
-                "name_format": "{day} {date:%b %Y} (FileMaker Import)",
-                "undated_name": "Unknown date (FileMaker Import)",
-                # Optional: "date": a DateField for the visit date; "values":
-                # constants set on create, e.g. {"import_source": "filemaker"}.
-                # "counters": integer fields kept equal to the batch's number
-                # of images with update() and F() (which run no save() and no
-                # signal): list one only if the clinic's app does not keep it.
-                "counters": ["image_count"],
-            },
-            "image": {
-                "model": "records.Image",
-                "batch": "batch",  # the ForeignKey to the batch model
-                # Fact (FACT_NAMES) -> field; s3_key is required, and a fact
-                # left out (here container_field, display_key) is kept in the
-                # ledger only.
-                "fields": {
-                    "filemaker_id": "filemaker_id", "s3_key": "s3_key",
-                    "size": "file_size", "sha256": "sha256",
-                    "content_type": "mime_type", "width": "width",
-                    "height": "height", "thumbnail_key": "s3_thumbnail_key",
-                    "image_type": "category", "image_date": "date_taken",
-                    "original_filename": "original_name", "order": "order",
-                },
-                # "derivative" (default): the thumbnail_key field gets our
-                # thumbnail's key; "empty": it is never written, and the
-                # clinic's own code makes its thumbnail.
-                "thumbnail": "derivative",
-                # Optional "values": constants set on create, as for batches.
-            },
+            "patient": {"model": ..., "filemaker_id": "<field>" or
+                        "<JSONField>.<key>", "first_name": ..., ...},
+            "batch": {"model": ..., "owner": "<ForeignKey to the patient>" or
+                      {"content_type": ..., "object_id": ...}, "name": ...,
+                      "name_format": ..., "undated_name": ..., "date": ...,
+                      "values": {...}, "counters": [...]},
+            "image": {"model": ..., "batch": "<ForeignKey to the batch>",
+                      "fields": {<fact>: <field>, ...}, "thumbnail":
+                      "derivative" or "empty", "values": {...}},
         },
     }
 
-Types are checked: size, width, height, order and counters are integer fields
-(width, height and image_date nullable); image_date, a batch's date and
-date_of_birth DateFields; filemaker_id a text or UUID field (a UUIDField gets
-a uuid.UUID); the other facts text fields.
+README.md ("Using it in your own Django project") explains every option with
+a complete example, which tests/generic_clinic/settings.py runs. Types are
+checked: size, width, height, order and counters are integer fields (width,
+height and image_date nullable); image_date, a batch's date and date_of_birth
+DateFields; filemaker_id a text or UUID field (a UUIDField gets a uuid.UUID);
+the other facts text fields. Rows are written with the default manager's
+create() (the clinic's save() and signals run), changed with update() (they
+do not), deleted with QuerySet.delete().
 """
 
 from __future__ import annotations
