@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help install demo test test-sqlite test-postgres lint fmt emulator serve clean
+.PHONY: help install demo test test-sqlite test-postgres lint typecheck fmt emulator serve clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -28,9 +28,13 @@ test: install  ## every test, on SQLite and on PostgreSQL (started by the script
 test-sqlite: install  ## the suite on SQLite only
 	$(BIN)/pytest
 
-lint: install  ## ruff lint and format check
+lint: install  ## ruff lint and format check, mypy type check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+typecheck: install  ## mypy alone (strict on the Django-free core, see pyproject.toml)
+	$(BIN)/mypy
 
 fmt: install  ## format the code
 	$(BIN)/ruff format .

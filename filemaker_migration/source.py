@@ -112,7 +112,7 @@ def iter_unexported(
         if not page.records:
             return
         yield page.records, found_total
-        last_recid = page.records[-1].field_data.get(fields.recid)
+        last_recid = page.records[-1].get(fields.recid, None)
         try:
             last = int(last_recid)
         except (TypeError, ValueError, OverflowError):

@@ -14,12 +14,13 @@ fi
 
 "$BIN/ruff" check .
 "$BIN/ruff" format --check .
+"$BIN/mypy"
 
 # The migration's own suites run twice: against the reference clinic's models
 # (config.settings) and against a clinic app of another shape through the
 # configurable target (tests/generic_clinic). Gallery, API and browser tests
 # are the reference clinic's own and run once.
-GENERIC_SUITES=(tests/pipeline tests/operations tests/reliability tests/generic_clinic)
+GENERIC_SUITES=(tests/pipeline tests/operations tests/reliability tests/generic_clinic tests/units)
 both_targets() {
     echo "== pytest on $1: the reference clinic"
     "$BIN/pytest" "${@:2}"

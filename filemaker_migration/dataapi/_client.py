@@ -3,47 +3,39 @@
 One client is shared by all worker threads: one session token (logged in once,
 refreshed on 952 or before the 15-minute idle expiry) and an adaptive limit on
 concurrent requests to the server. Each thread talks over its own keep-alive
-TLS connection (see `_http`).
+TLS connection (see `_transport`); container downloads are in `_containers`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import ssl
 import threading
 import time
 from collections.abc import Callable
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.cookiejar import CookieJar
-from http.cookiejar import DefaultCookiePolicy
-from http.cookies import CookieError
-from http.cookies import SimpleCookie
+from typing import IO
 from typing import Any
-from typing import BinaryIO
 from urllib.parse import quote
-from urllib.parse import urljoin
 
 import httpx
 import tenacity
 
+from filemaker_migration.dataapi._containers import download_once
 from filemaker_migration.dataapi._errors import AuthenticationError
-from filemaker_migration.dataapi._errors import ContainerError
-from filemaker_migration.dataapi._errors import ContainerTooLargeError
-from filemaker_migration.dataapi._errors import ContainerUnauthorizedError
 from filemaker_migration.dataapi._errors import DataAPIError
 from filemaker_migration.dataapi._errors import HTTPStatusError
 from filemaker_migration.dataapi._errors import InvalidTokenError
 from filemaker_migration.dataapi._errors import NoRecordsMatchError
 from filemaker_migration.dataapi._errors import ServerBusyError
-from filemaker_migration.dataapi._errors import TLSVerificationError
 from filemaker_migration.dataapi._errors import TooManySessionsError
 from filemaker_migration.dataapi._errors import Transient
-from filemaker_migration.dataapi._errors import TransportError
 from filemaker_migration.dataapi._errors import filemaker_error
 from filemaker_migration.dataapi._limiter import AdaptiveLimiter
+from filemaker_migration.dataapi._transport import BUSY_STATUSES
+from filemaker_migration.dataapi._transport import ThreadClients
+from filemaker_migration.dataapi._transport import retry_after
+from filemaker_migration.dataapi._transport import translated_transport_errors
 from filemaker_migration.dataapi._types import ContainerDownload
 from filemaker_migration.dataapi._types import FieldMeta
 from filemaker_migration.dataapi._types import Page
@@ -54,9 +46,6 @@ logger = logging.getLogger(__name__)
 # FileMaker drops a token 15 minutes after its last use; refresh a little earlier
 # rather than spend a failed request finding out.
 TOKEN_IDLE_REFRESH_SECONDS = 14 * 60
-_BUSY_STATUSES = frozenset({429, 502, 503, 504})
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_STREAM_COOKIE = "X-FMS-Session-Key"
 
 
 class DataAPIClient:
@@ -99,60 +88,23 @@ class DataAPIClient:
         self.logins = 0
 
         # One TLS context for every connection: the CA bundle is read once.
-        self._ssl_context = (
+        ssl_context = (
             ssl.create_default_context(cafile=ca_bundle)
             if ca_bundle
             else httpx.create_ssl_context()
         )
-        self._transport = transport
-        self._timeout = httpx.Timeout(
+        timeout = httpx.Timeout(
             connect=connect_timeout,
             read=read_timeout,
             write=read_timeout,
             pool=read_timeout,
         )
-        self._thread_http = threading.local()
-        self._clients: list[tuple[threading.Thread, httpx.Client]] = []
-        self._clients_lock = threading.Lock()
+        self._connections = ThreadClients(ssl_context, transport, timeout)
 
     @property
     def _http(self) -> httpx.Client:
-        """This thread's HTTP client: one keep-alive connection of its own.
-
-        A worker makes one request at a time, so it needs one connection, and
-        keeping it to itself keeps the workers out of each other's way: behind
-        one shared httpx pool, every request and every response's end takes
-        the pool's lock and walks all its connections, and with 32 workers
-        that lock was where they spent a third of their time.
-        """
-        client = getattr(self._thread_http, "client", None)
-        if client is None or client.is_closed:
-            client = self._new_http()
-            with self._clients_lock:
-                # Clients of threads that have ended close with them.
-                for thread, old in self._clients:
-                    if not thread.is_alive():
-                        old.close()
-                self._clients = [
-                    (thread, old) for thread, old in self._clients if thread.is_alive()
-                ]
-                self._clients.append((threading.current_thread(), client))
-            self._thread_http.client = client
-        return client
-
-    def _new_http(self) -> httpx.Client:
-        # Streaming cookies are handled per download (see download_container);
-        # a shared jar would let one download's cookie overwrite another's
-        # (fuzzzerd/fmdata#287), so the client's own jar accepts nothing.
-        no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-        return httpx.Client(
-            verify=self._ssl_context,
-            transport=self._transport,
-            cookies=no_cookies,
-            timeout=self._timeout,
-            limits=httpx.Limits(max_connections=2, max_keepalive_connections=1),
-            headers={"User-Agent": "clinic-image-migration"},
-        )
+        """This thread's HTTP client (see `ThreadClients.current`)."""
+        return self._connections.current()
 
     # -- session ---------------------------------------------------------------
 
@@ -167,10 +119,7 @@ class DataAPIClient:
         try:
             self.logout()
         finally:
-            with self._clients_lock:
-                clients, self._clients = self._clients, []
-            for _thread, client in clients:
-                client.close()
+            self._connections.close_all()
 
     def login(self) -> None:
         with self._login_lock:
@@ -220,7 +169,10 @@ class DataAPIClient:
 
     def product_info(self) -> dict[str, Any]:
         path = f"/fmi/data/{self.api_version}/productInfo"
-        return self._call("GET", path, authenticated=False)["productInfo"]
+        info: dict[str, Any] = self._call("GET", path, authenticated=False)[
+            "productInfo"
+        ]
+        return info
 
     def layout_names(self) -> list[str]:
         names: list[str] = []
@@ -311,7 +263,7 @@ class DataAPIClient:
     # -- containers ------------------------------------------------------------
 
     def download_container(
-        self, url: str, sink: BinaryIO, *, max_bytes: int
+        self, url: str, sink: IO[bytes], *, max_bytes: int
     ) -> ContainerDownload:
         """Stream a container into `sink`, hashing it as it arrives.
 
@@ -324,52 +276,8 @@ class DataAPIClient:
             with attempt:
                 sink.seek(0)
                 sink.truncate()
-                return self._download_once(url, sink, max_bytes)
+                return download_once(self._http, self.limiter, url, sink, max_bytes)
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _download_once(
-        self, url: str, sink: BinaryIO, max_bytes: int
-    ) -> ContainerDownload:
-        target, cookie = url, None
-        with self.limiter.slot():
-            for _hop in range(4):
-                headers = {"Cookie": f"{_STREAM_COOKIE}={cookie}"} if cookie else {}
-                with (
-                    _translated_transport_errors(target),
-                    self._http.stream("GET", target, headers=headers) as resp,
-                ):
-                    if resp.status_code in _REDIRECTS:
-                        # Read the (tiny) body so the connection goes back to
-                        # the pool instead of being closed.
-                        resp.read()
-                        cookie = _stream_cookie(resp) or cookie
-                        location = resp.headers.get("location") or target
-                        target = urljoin(target, location)
-                        continue
-                    if resp.status_code == 200:
-                        download = _stream_body(resp, sink, max_bytes)
-                        self.limiter.on_success()
-                        return download
-                    self._raise_for_container_status(resp)
-        raise ContainerError("container URL redirected too many times")
-
-    def _raise_for_container_status(self, resp: httpx.Response) -> None:
-        status = resp.status_code
-        if status in _BUSY_STATUSES or status >= 500:
-            self.limiter.on_overload()
-            raise ServerBusyError(
-                f"container download answered HTTP {status}",
-                http_status=status,
-                retry_after=_retry_after(resp),
-            )
-        if status in (401, 403, 404):
-            raise ContainerUnauthorizedError(
-                f"container URL refused with HTTP {status} (expired?)",
-                http_status=status,
-            )
-        raise ContainerError(
-            f"container download answered HTTP {status}", http_status=status
-        )
 
     # -- plumbing --------------------------------------------------------------
 
@@ -383,7 +291,7 @@ class DataAPIClient:
 
     def _retrying(self) -> tenacity.Retrying:
         return tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(Transient),
+            retry=tenacity.retry_if_exception(_is_transient),
             stop=tenacity.stop_after_attempt(self.max_attempts),
             wait=self._wait,
             reraise=True,
@@ -423,7 +331,7 @@ class DataAPIClient:
     ) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         url = self.base_url + path
-        with self.limiter.slot(), _translated_transport_errors(self.base_url):
+        with self.limiter.slot(), translated_transport_errors(self.base_url):
             resp = self._http.request(
                 method, url, headers=headers, json=json, params=params, auth=auth
             )
@@ -438,12 +346,12 @@ class DataAPIClient:
             code = int(message["code"])
         except (ValueError, KeyError, IndexError, TypeError):
             # Not FileMaker's JSON: the web server in front of it answered.
-            if resp.status_code in _BUSY_STATUSES or resp.status_code >= 500:
+            if resp.status_code in BUSY_STATUSES or resp.status_code >= 500:
                 self.limiter.on_overload()
                 raise ServerBusyError(
                     f"FileMaker's web server answered HTTP {resp.status_code}",
                     http_status=resp.status_code,
-                    retry_after=_retry_after(resp),
+                    retry_after=retry_after(resp),
                 ) from None
             raise HTTPStatusError(
                 f"FileMaker answered HTTP {resp.status_code} without a Data API body",
@@ -462,85 +370,10 @@ class DataAPIClient:
         return body.get("response") or {}
 
 
-@contextmanager
-def _translated_transport_errors(where: str) -> Iterator[None]:
-    """Translate httpx's transport exceptions into ours, at the boundary."""
-    try:
-        yield
-    except httpx.TransportError as exc:
-        if _is_certificate_failure(exc):
-            raise TLSVerificationError(
-                f"the certificate of {_origin(where)} is not trusted; if the server "
-                "uses a private CA, set FM_CA_BUNDLE to its CA bundle file"
-            ) from exc
-        raise TransportError(
-            f"{type(exc).__name__} talking to {_origin(where)}"
-        ) from exc
-
-
-def _origin(url: str) -> str:
-    parsed = httpx.URL(url)
-    port = f":{parsed.port}" if parsed.port else ""
-    return f"{parsed.scheme}://{parsed.host}{port}"
-
-
-def _is_certificate_failure(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return True
-        if "CERTIFICATE_VERIFY_FAILED" in str(seen):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def _retry_after(resp: httpx.Response) -> float | None:
-    value = resp.headers.get("retry-after")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _stream_cookie(resp: httpx.Response) -> str | None:
-    for header in resp.headers.get_list("set-cookie"):
-        try:
-            jar = SimpleCookie(header)
-        except CookieError:
-            continue
-        if _STREAM_COOKIE in jar:
-            return jar[_STREAM_COOKIE].value
-    return None
-
-
-def _stream_body(
-    resp: httpx.Response, sink: BinaryIO, max_bytes: int
-) -> ContainerDownload:
-    declared = resp.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise ContainerTooLargeError(
-            f"container is {declared} bytes, over the {max_bytes}-byte limit"
-        )
-    sha256, md5, size = hashlib.sha256(), hashlib.md5(), 0
-    for chunk in resp.iter_bytes(64 * 1024):
-        size += len(chunk)
-        if size > max_bytes:
-            raise ContainerTooLargeError(
-                f"container is over the {max_bytes}-byte limit"
-            )
-        sha256.update(chunk)
-        md5.update(chunk)
-        sink.write(chunk)
-    if declared is not None and declared.isdigit() and int(declared) != size:
-        raise TransportError(f"container stream ended after {size} of {declared} bytes")
-    content_type = resp.headers.get("content-type", "").split(";")[0].strip()
-    return ContainerDownload(
-        size=size,
-        sha256=sha256.hexdigest(),
-        md5=md5.hexdigest(),
-        content_type=content_type,
-    )
+def _is_transient(exc: BaseException) -> bool:
+    # retry_if_exception_type(Transient) would do the same, but its signature
+    # wants exception classes and Transient is a mixin, not one.
+    return isinstance(exc, Transient)
 
 
 def _record(raw: dict[str, Any]) -> Record:

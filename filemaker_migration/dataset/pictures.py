@@ -237,8 +237,8 @@ def _subject(
             fill=(150, 155, 160),
         )
         for i in range(30):
-            y = cy - s // 2.3 + i * s // 34
-            d.line((cx - s // 5, y, cx - s // 7, y), fill=(20, 20, 20), width=2)
+            tick = cy - s // 2.3 + i * s // 34
+            d.line((cx - s // 5, tick, cx - s // 7, tick), fill=(20, 20, 20), width=2)
 
 
 def _noise(rng: random.Random, w: int, h: int, cell: int) -> Image.Image:

@@ -7,8 +7,8 @@
         httpx.Client(verify=server.ssl_context(), base_url=server.url)
 
 Modules follow moto's split: ``routes`` (URL table), ``handlers`` and
-``responses`` (HTTP in and out), ``backend``/``store`` (state), ``errors``
-(FileMaker codes), ``faults`` (knobs), ``tls`` and ``server`` (HTTPS).
+``responses`` (HTTP in and out), ``backend``/``_sessions``/``store`` (state),
+``errors`` (FileMaker codes), ``faults`` (knobs), ``tls`` and ``server`` (HTTPS).
 """
 
 from filemaker_migration.emulator.app import EmulatorApp

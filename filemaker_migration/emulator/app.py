@@ -72,7 +72,7 @@ class EmulatorApp:
         try:
             endpoint, args = adapter.match()
         except RequestRedirect as redirect:
-            return redirect.get_response(request.environ)  # type: ignore[return-value]
+            return redirect.get_response(request.environ)
         except MethodNotAllowed:
             return responses.error_response(MethodNotSupported())
         except HTTPException:
@@ -84,7 +84,7 @@ class EmulatorApp:
         except FileMakerError as error:
             logger.debug("%s %s -> %s", request.method, request.path, error)
             return responses.error_response(error)
-        return response  # type: ignore[return-value]
+        return response
 
 
 def make_app(

@@ -4,17 +4,14 @@ Records live in memory as immutable ``StoredRecord``s (finds filter them in
 Python: milliseconds for thousands of records) and in SQLite (``store.py``)
 for durability. ``_lock`` guards the in-memory maps and is held only for dict
 operations; ``_write_lock`` serialises writes including their SQLite commit.
-Neither is held while sleeping or streaming.
+Neither is held while sleeping or streaming. Session tokens live in
+``_sessions.Sessions``.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 import os
 import re
-import secrets
 import threading
 import time
 import uuid
@@ -28,23 +25,19 @@ from filemaker_migration.dataset import Dataset
 from filemaker_migration.dataset import FieldSpec
 from filemaker_migration.dataset import LayoutSpec
 from filemaker_migration.emulator import values
+from filemaker_migration.emulator._sessions import Sessions
 from filemaker_migration.emulator.config import EmulatorConfig
 from filemaker_migration.emulator.containers import ContainerRegistry
 from filemaker_migration.emulator.containers import Md5Cache
 from filemaker_migration.emulator.containers import Pacer
-from filemaker_migration.emulator.errors import DatabaseMissing
 from filemaker_migration.emulator.errors import DateValidation
 from filemaker_migration.emulator.errors import FieldMissing
 from filemaker_migration.emulator.errors import FieldNotModifiable
-from filemaker_migration.emulator.errors import InvalidAccount
-from filemaker_migration.emulator.errors import InvalidToken
 from filemaker_migration.emulator.errors import LayoutMissing
-from filemaker_migration.emulator.errors import MissingAuthorization
 from filemaker_migration.emulator.errors import ModIdMismatch
 from filemaker_migration.emulator.errors import NoRecordsMatch
 from filemaker_migration.emulator.errors import ParameterInvalid
 from filemaker_migration.emulator.errors import RecordMissing
-from filemaker_migration.emulator.errors import TooManySessions
 from filemaker_migration.emulator.errors import UnexpectedError
 from filemaker_migration.emulator.faults import FaultConfig
 from filemaker_migration.emulator.faults import FaultDice
@@ -55,14 +48,6 @@ from filemaker_migration.emulator.store import Store
 from filemaker_migration.emulator.store import StoredRecord
 
 _ISO_INPUT = re.compile(r"^\s*\d{4}-")
-
-
-@dataclass
-class Session:
-    database: str
-    """The database name as spelled at login; another spelling answers 952."""
-
-    last_used: float
 
 
 @dataclass(frozen=True)
@@ -93,8 +78,7 @@ class Backend:
         self.state_dir = self.config.state_dir or dataset.root / "state"
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
-        self._sessions: dict[str, Session] = {}
-        self._calls_since_reset = 0
+        self.sessions = Sessions(dataset, lambda: self.faults, clock)
         self._patches = 0
         self._fields = {
             name: {f.name: f for f in spec.fields}
@@ -132,80 +116,20 @@ class Backend:
             return "503"
         return None
 
-    # -- sessions ---------------------------------------------------------
+    # -- sessions (see _sessions) ------------------------------------------
 
     def check_database(self, database: str) -> None:
-        # FileMaker file names are case-insensitive; tokens are not (Session).
-        if database.casefold() != self.dataset.database.casefold():
-            raise DatabaseMissing()
+        self.sessions.check_database(database)
 
     def login(self, database: str, authorization: str | None) -> str:
-        self.check_database(database)
-        scheme, _, credentials = (authorization or "").partition(" ")
-        if scheme.lower() != "basic" or not credentials:
-            raise MissingAuthorization()
-        try:
-            account, _, password = (
-                base64.b64decode(credentials, validate=True).decode().partition(":")
-            )
-        except (binascii.Error, UnicodeDecodeError) as exc:
-            raise InvalidAccount() from exc
-        accounts = {k.casefold(): v for k, v in self.dataset.accounts.items()}
-        expected = accounts.get(account.casefold())
-        if expected is None or not hmac.compare_digest(
-            expected.encode(), password.encode()
-        ):
-            raise InvalidAccount()
-        with self._lock:
-            now = self.clock()
-            idle = self.faults.token_idle_seconds
-            for token in [
-                t for t, s in self._sessions.items() if now - s.last_used > idle
-            ]:
-                del self._sessions[token]
-            # UNCONFIRMED: FileMaker documents 956 but no number or HTTP status.
-            if self.faults.max_sessions and len(self._sessions) >= (
-                self.faults.max_sessions
-            ):
-                raise TooManySessions()
-            token = secrets.token_hex(26)
-            self._sessions[token] = Session(database, now)
-        return token
+        return self.sessions.login(database, authorization)
 
     def logout(self, database: str, token: str) -> None:
-        self.check_database(database)
-        with self._lock:
-            if self._sessions.pop(token, None) is None:
-                raise InvalidToken()
+        self.sessions.logout(database, token)
 
     def authenticate(self, database: str | None, authorization: str | None) -> None:
-        """Check the Bearer token and slide its idle expiry.
-
-        Raises:
-            MissingAuthorization: no Bearer token at all (code 10).
-            InvalidToken: unknown, logged out, expired or dropped by the
-                invalidate_sessions_after_calls knob (code 952).
-        """
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise MissingAuthorization()
-        with self._lock:
-            limit = self.faults.invalidate_sessions_after_calls
-            if limit > 0:
-                self._calls_since_reset += 1
-                if self._calls_since_reset > limit:
-                    self._sessions.clear()
-                    self._calls_since_reset = 0
-            session = self._sessions.get(token.strip())
-            now = self.clock()
-            if session is None or now - session.last_used > (
-                self.faults.token_idle_seconds
-            ):
-                self._sessions.pop(token.strip(), None)
-                raise InvalidToken()
-            if database is not None and database != session.database:
-                raise InvalidToken()
-            session.last_used = now
+        """Check the Bearer token and slide its idle expiry (see `Sessions`)."""
+        self.sessions.authenticate(database, authorization)
 
     # -- layouts and values -----------------------------------------------
 

@@ -15,6 +15,7 @@ import textwrap
 import threading
 from dataclasses import dataclass
 from functools import cache
+from typing import cast
 
 
 @dataclass
@@ -70,7 +71,8 @@ def field_docs() -> dict[str, str]:
     """Map each knob to its attribute docstring (the command's --help text)."""
     tree = ast.parse(textwrap.dedent(inspect.getsource(FaultConfig)))
     docs: dict[str, str] = {}
-    body = tree.body[0].body  # type: ignore[attr-defined]
+    # The source parsed is FaultConfig's: its one statement is the class.
+    body = cast(ast.ClassDef, tree.body[0]).body
     for node, following in itertools.pairwise(body):
         if (
             isinstance(node, ast.AnnAssign)

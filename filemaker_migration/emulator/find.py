@@ -246,6 +246,7 @@ def sort_rows(
 ) -> list[Row]:
     """Stable multi-key sort; empty values sort first (last when descending)."""
     for name, descending in reversed(keys):
+        # parse_sort checked every name against the layout: the field exists.
         result = layout.field(name).result  # type: ignore[union-attr]
 
         def key(row: Any, name: str = name, result: str = result) -> tuple[Any, ...]:

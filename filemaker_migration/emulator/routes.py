@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from werkzeug.routing import Map
 from werkzeug.routing import Rule
+from werkzeug.wrappers import Response
 
 from filemaker_migration.emulator import handlers
 
@@ -61,9 +62,9 @@ URL_MAP = Map(
     merge_slashes=False,
 )
 
-HANDLERS: dict[str, Callable[..., object]] = {
-    rule.endpoint: getattr(handlers, rule.endpoint)  # type: ignore[arg-type]
-    for rule in URL_MAP.iter_rules()
+# Each handler takes (backend, request, **url_arguments).
+HANDLERS: dict[str, Callable[..., Response]] = {
+    rule.endpoint: getattr(handlers, rule.endpoint) for rule in URL_MAP.iter_rules()
 }
 
 STREAMING_ENDPOINTS = frozenset({"stream_container"})

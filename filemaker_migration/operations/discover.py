@@ -14,55 +14,13 @@ from dataclasses import field
 from typing import Any
 
 from filemaker_migration.dataapi import DataAPIClient
-from filemaker_migration.dataapi import FieldMeta
 from filemaker_migration.dataapi import parse_date
 from filemaker_migration.fields import ImageFields
 from filemaker_migration.keys import canonical_uuid
+from filemaker_migration.layout import LayoutReadiness
+from filemaker_migration.layout import layout_readiness
 from filemaker_migration.operations.records import iter_records
 from filemaker_migration.targets import get_target
-
-
-@dataclass(frozen=True)
-class LayoutReadiness:
-    """Which fields the import needs and which of them the layout lacks."""
-
-    missing_required: list[str]
-    missing_optional: list[str]
-    containers_present: list[str]
-
-    @property
-    def ready(self) -> bool:
-        return not self.missing_required
-
-
-def layout_readiness(
-    layout_fields: dict[str, FieldMeta], fields: ImageFields
-) -> LayoutReadiness:
-    """The same rule as the import's own check (ImportRunner._check_layout)."""
-    required = [
-        fields.id,
-        fields.contact_id,
-        fields.date,
-        fields.type,
-        fields.export_date,
-        fields.recid,
-    ]
-    missing = [name for name in required if name not in layout_fields]
-    containers = [c for c in fields.containers if c in layout_fields]
-    if not containers:
-        missing.append(" / ".join(fields.containers))
-    optional = [
-        fields.md5,
-        fields.receipt_key,
-        fields.receipt_sha256,
-        fields.filename,
-        fields.modified_at,
-    ]
-    return LayoutReadiness(
-        missing_required=missing,
-        missing_optional=[name for name in optional if name not in layout_fields],
-        containers_present=containers,
-    )
 
 
 @dataclass
