@@ -1,8 +1,38 @@
-"""The import pipeline: FileMaker -> checks -> S3 -> database -> FileMaker."""
+"""The import pipeline: FileMaker -> checks -> S3 -> database -> FileMaker.
+
+Code outside the package imports only these names.
+"""
 
 from filemaker_migration.pipeline.accounting import ImportOptions
 from filemaker_migration.pipeline.accounting import ImportResult
+from filemaker_migration.pipeline.mark import mark_exported
+from filemaker_migration.pipeline.persist import batch_for
+from filemaker_migration.pipeline.persist import image_facts
+from filemaker_migration.pipeline.progress import Progress
+from filemaker_migration.pipeline.report import RecordOutcome
+from filemaker_migration.pipeline.runner import LOCK_NAME
 from filemaker_migration.pipeline.runner import ImportAborted
 from filemaker_migration.pipeline.runner import ImportRunner
+from filemaker_migration.pipeline.select import ChecksumMismatchError
+from filemaker_migration.pipeline.select import Chosen
+from filemaker_migration.pipeline.select import NoUsableImageError
+from filemaker_migration.pipeline.select import choose_container
+from filemaker_migration.pipeline.summary import format_summary
 
-__all__ = ["ImportAborted", "ImportOptions", "ImportResult", "ImportRunner"]
+__all__ = [
+    "LOCK_NAME",
+    "ChecksumMismatchError",
+    "Chosen",
+    "ImportAborted",
+    "ImportOptions",
+    "ImportResult",
+    "ImportRunner",
+    "NoUsableImageError",
+    "Progress",
+    "RecordOutcome",
+    "batch_for",
+    "choose_container",
+    "format_summary",
+    "image_facts",
+    "mark_exported",
+]

@@ -108,14 +108,15 @@ class ImportRunner:
             lock.start_heartbeat()
             sink = LedgerSink(self.run)
         outcomes = Outcomes(ReportWriter(self._report_path()), self.progress)
-        status = RunStatus.INTERRUPTED
+        # str(): the value ("interrupted"), a plain str for the report.
+        status = str(RunStatus.INTERRUPTED)
         try:
             self._check_layout()
             if isinstance(sink, LedgerSink):
                 self._finish_marked_entries(sink, outcomes)
             self._process_all(sink, outcomes)
             failed = outcomes.tally.outcomes["failed"]
-            status = RunStatus.FAILED if failed else RunStatus.COMPLETED
+            status = str(RunStatus.FAILED if failed else RunStatus.COMPLETED)
         finally:
             seconds = time.monotonic() - started
             result = self._result(status, seconds, outcomes)
@@ -228,11 +229,12 @@ class ImportRunner:
         )
 
         def finish(work: Work, chosen: Chosen | None) -> RecordOutcome:
-            upload = None
+            upload: ledger.Upload | None = None
             if chosen is not None:
-                upload = storer.run(work, chosen)
-                if isinstance(upload, RecordOutcome):
-                    return upload
+                stored = storer.run(work, chosen)
+                if isinstance(stored, RecordOutcome):
+                    return stored
+                upload = stored
             created = committer.run(work, upload)
             if isinstance(created, RecordOutcome):
                 return created

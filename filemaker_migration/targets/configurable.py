@@ -112,7 +112,9 @@ def _field(keys: Keys, model: type[models.Model], name: Any, *kinds: type) -> An
     return field
 
 
-def _foreign_key(keys: Keys, model: type[models.Model], name: Any, to: type) -> Any:
+def _foreign_key(
+    keys: Keys, model: type[models.Model], name: Any, to: type[models.Model]
+) -> Any:
     # Refs are primary keys, so the key must point at the other model's pk.
     field = _field(keys, model, name, models.ForeignKey)
     if field.related_model is not to or field.target_field != to._meta.pk:
@@ -157,8 +159,8 @@ class ConfigurableTarget:
         self._patient_fields: dict[str, str] = {}
         for fact in ("first_name", "last_name", "date_of_birth"):
             if opts.get(fact) is not None:
-                kinds = (models.DateField,) if fact == "date_of_birth" else _TEXT
-                _field(("patient", fact), model, opts[fact], *kinds)
+                kind = (models.DateField,) if fact == "date_of_birth" else _TEXT
+                _field(("patient", fact), model, opts[fact], *kind)
                 self._patient_fields[fact] = opts[fact]
 
     def _batch_options(self, opts: dict[str, Any]) -> None:
@@ -215,10 +217,10 @@ class ConfigurableTarget:
             raise _fail(("image", "fields", "s3_key"), "is required (the image's key)")
         self._fields: dict[str, models.Field] = {}
         for fact, name in mapping.items():
-            keys = ("image", "fields", fact)
-            field = _field(keys, model, name, *_FACT_KINDS.get(fact, _TEXT))
+            at = ("image", "fields", fact)
+            field = _field(at, model, name, *_FACT_KINDS.get(fact, _TEXT))
             if fact in _NULLABLE_FACTS and not field.null:
-                raise _fail(keys, f"{model._meta.label}.{name} must be null=True")
+                raise _fail(at, f"{model._meta.label}.{name} must be null=True")
             self._fields[fact] = field
         self._thumbnail = opts.get("thumbnail", "derivative")
         if self._thumbnail not in ("derivative", "empty"):
