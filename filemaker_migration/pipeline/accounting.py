@@ -46,6 +46,11 @@ class ImportResult:
     report_path: Path
     status: str
     reasons: dict[str, int] = field(default_factory=dict)
+    # One example cause per failure reason, for the console (no keys, no ids).
+    causes: dict[str, str] = field(default_factory=dict)
+    stopped_early: str = ""  # the cause, when the tripwire stopped the run
+    dry_run: bool = False
+    limit: int | None = None  # --limit: a trial run
 
     @property
     def seen(self) -> int:
@@ -57,32 +62,66 @@ class ImportResult:
 
 
 class Budget:
-    """--limit N: at most N records imported, counting those still in flight."""
+    """--limit N: at most N records taken up for work, whatever their outcome.
+
+    A trial run against a broken destination then tries N records, not every
+    record in FileMaker. Records settled without a download (invalid or
+    duplicate ids, unchanged skips) are not taken up and do not count.
+    """
 
     def __init__(self, limit: int | None) -> None:
         self.limit = limit
-        self.imported = 0
-        self.in_flight = 0
-        self._cond = threading.Condition()
+        self.taken = 0
+        self._lock = threading.Lock()
 
     def acquire(self) -> bool:
-        with self._cond:
-            if self.limit is None:
-                self.in_flight += 1
-                return True
-            while self.imported + self.in_flight >= self.limit:
-                if self.imported >= self.limit:
-                    return False
-                self._cond.wait()
-            self.in_flight += 1
+        with self._lock:
+            if self.limit is not None and self.taken >= self.limit:
+                return False
+            self.taken += 1
             return True
 
-    def release(self, imported: bool) -> None:
-        with self._cond:
-            self.in_flight -= 1
-            if imported:
-                self.imported += 1
-            self._cond.notify_all()
+
+# Failures at the destination that, if the first records all meet the same
+# one, say the destination is broken (a missing bucket, access denied, a
+# database refusing writes), not the records.
+DESTINATION_FAILURES = ("s3_put_failed", "s3_conflict", "database_write_failed")
+
+
+class Tripwire:
+    """Stops a run whose first `after` records all failed the same way at the
+    destination, instead of failing every record; disarmed by any record that
+    did not fail there."""
+
+    def __init__(self, after: int = 5) -> None:
+        self.after = after
+        self.armed = True
+        self.cause = ""  # set when tripped: what the records met
+        self._seen: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+
+    def observe(self, outcome: RecordOutcome) -> bool:
+        """Note a settled record; True when the run should stop now."""
+        with self._lock:
+            if not self.armed:
+                return False
+            if outcome.outcome != "failed" or outcome.reason not in (
+                DESTINATION_FAILURES
+            ):
+                self.armed = False
+                return False
+            # The cause is the error's last part (S3's code, the database's
+            # message): the same for every record when the destination is
+            # at fault, whatever the key.
+            self._seen.append((outcome.reason, outcome.detail.rsplit(": ", 1)[-1]))
+            if len(self._seen) >= self.after and len(set(self._seen)) == 1:
+                reason, cause = self._seen[0]
+                self.cause = f"{reason} ({cause})"
+                self.armed = False
+                return True
+            if len(set(self._seen)) > 1:
+                self.armed = False
+            return False
 
 
 class Tally:
@@ -90,6 +129,7 @@ class Tally:
         self.lock = threading.Lock()
         self.outcomes: Counter[str] = Counter(dict.fromkeys(OUTCOMES, 0))
         self.reasons: Counter[str] = Counter()
+        self.causes: dict[str, str] = {}
         self.fields: Counter[str] = Counter()
         self.batches = 0
         self.bytes = 0
@@ -98,7 +138,10 @@ class Tally:
         with self.lock:
             self.outcomes[outcome.outcome] += 1
             if outcome.reason:
-                self.reasons[f"{outcome.outcome}:{outcome.reason}"] += 1
+                key = f"{outcome.outcome}:{outcome.reason}"
+                self.reasons[key] += 1
+                if outcome.outcome == "failed" and key not in self.causes:
+                    self.causes[key] = outcome.detail.rsplit(": ", 1)[-1][:200]
             if outcome.outcome in ("imported", "imported_unlinked"):
                 self.fields[outcome.container_field] += 1
                 self.bytes += outcome.size

@@ -36,7 +36,7 @@ from filemaker_migration.models import State
 from filemaker_migration.pipeline.accounting import Budget
 from filemaker_migration.pipeline.accounting import ImportOptions
 from filemaker_migration.pipeline.accounting import ImportResult
-from filemaker_migration.pipeline.outcomes import EXPORTED
+from filemaker_migration.pipeline.accounting import Tripwire
 from filemaker_migration.pipeline.outcomes import Outcomes
 from filemaker_migration.pipeline.outcomes import outcome_of
 from filemaker_migration.pipeline.outcomes import success_of
@@ -88,6 +88,7 @@ class ImportRunner:
         self.report_dir = report_dir
         self.target = target if target is not None else get_target()
         self.budget = Budget(options.limit)
+        self.tripwire = Tripwire()
         self.stop = threading.Event()
         self.run: ImportRun | None = None
         self.layout_fields: dict[str, FieldMeta] = {}
@@ -277,8 +278,10 @@ class ImportRunner:
             sink.failed(work, "unexpected_error", repr(exc), None)
         if outcome is None:
             return  # handed on to the next stage
-        self.budget.release(outcome.outcome in EXPORTED)
         outcomes.finish(outcome)
+        if self.tripwire.observe(outcome):
+            # Paging stops; the records already taken up are finished.
+            self.stop.set()
 
     # -- the end ---------------------------------------------------------------
 
@@ -300,6 +303,7 @@ class ImportRunner:
             "container_usage": dict(tally.fields),
             "batches_created": tally.batches,
             "bytes": tally.bytes,
+            "stopped_early": self.tripwire.cause,
         }
         path = outcomes.report.finish(header)
         if self.run is not None:
@@ -319,4 +323,8 @@ class ImportRunner:
             report_path=path,
             status=status,
             reasons=dict(tally.reasons),
+            causes=dict(tally.causes),
+            stopped_early=self.tripwire.cause,
+            dry_run=self.options.dry_run,
+            limit=self.options.limit,
         )

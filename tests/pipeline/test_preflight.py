@@ -64,3 +64,41 @@ def test_missing_bucket_is_named(settings, emulator, s3_server):
     point_settings_at(settings, emulator, s3_server, "clinic-no-such-bucket")
     with pytest.raises(CommandError, match="clinic-no-such-bucket is not reachable"):
         call_command("import_filemaker_images", stdout=StringIO())
+
+
+def run_against_missing_bucket(settings, emulator, s3_server, *args):
+    point_settings_at(settings, emulator, s3_server, "clinic-no-such-bucket")
+    call_command("import_filemaker_patients", stdout=StringIO())
+    out = StringIO()
+    with pytest.raises(CommandError) as raised:
+        call_command(
+            "import_filemaker_images", "--skip-s3-preflight", *args, stdout=out
+        )
+    run = ImportRun.objects.get()
+    return str(raised.value), out.getvalue(), run.totals
+
+
+def test_a_trial_against_a_missing_bucket_tries_at_most_its_limit(
+    settings, emulator, s3_server
+):
+    error, output, totals = run_against_missing_bucket(
+        settings, emulator, s3_server, "--limit", "5", "--workers", "4"
+    )
+    assert totals["failed"] <= 5
+    assert totals["imported"] + totals["imported_unlinked"] == 0
+    assert "NoSuchBucket" in output  # on the console, not only in the report
+    assert "NoSuchBucket" in error
+
+
+def test_a_run_against_a_missing_bucket_stops_early_naming_the_cause(
+    settings, emulator, s3_server
+):
+    error, output, totals = run_against_missing_bucket(
+        settings, emulator, s3_server, "--workers", "2"
+    )
+    assert error.startswith("stopped early")
+    assert "s3_put_failed (NoSuchBucket" in error
+    assert "STOPPED EARLY" in output
+    # The records already in flight are finished; paging stops: far fewer
+    # than the clinic's records are tried.
+    assert 5 <= totals["failed"] < 40 < totals["seen"] + 80

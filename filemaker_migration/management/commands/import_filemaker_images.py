@@ -19,6 +19,7 @@ from filemaker_migration.pipeline import ImportOptions
 from filemaker_migration.pipeline import ImportRunner
 from filemaker_migration.pipeline.progress import Progress
 from filemaker_migration.pipeline.summary import format_summary
+from filemaker_migration.pipeline.summary import latest_prediction
 from filemaker_migration.runlock import LockHeldError
 from filemaker_migration.s3store import StoreError
 from filemaker_migration.targets import check_target
@@ -126,7 +127,13 @@ class Command(BaseCommand):
                 "interrupted; the records taken up were finished, and running "
                 "the import again continues where this run stopped"
             ) from None
-        self.stdout.write(format_summary(result))
+        predicted = None if result.dry_run else latest_prediction(conf.report_dir())
+        self.stdout.write(format_summary(result, predicted=predicted))
+        if result.stopped_early:
+            raise CommandError(
+                f"stopped early: the first records all failed at the destination "
+                f"with {result.stopped_early}; fix it and run the import again"
+            )
         if result.failed:
             raise CommandError(
                 f"{result.failed} record(s) failed; see {result.report_path}. "
