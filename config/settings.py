@@ -10,10 +10,48 @@ import os
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+# Never echoed in an error: their values are (or contain) secrets.
+SECRET_VARIABLES = {
+    "DATABASE_URL",
+    "DJANGO_SECRET_KEY",
+    "FM_PASSWORD",
+    "S3_SECRET_ACCESS_KEY",
+}
+
+
+class Env(environ.Env):
+    """django-environ, with a malformed variable reported as one line naming it
+    (manage.py prints that line and exits 2) instead of a parser's traceback."""
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, **kwargs):
+        try:
+            return super().get_value(var, cast=cast, default=default, **kwargs)
+        except (ValueError, TypeError) as exc:  # JSONDecodeError is a ValueError
+            raise _malformed(var, exc) from None
+
+    def db_url(self, var="DATABASE_URL", default=environ.Env.NOTSET, engine=None):
+        raw = os.environ.get(var)
+        if raw is not None and raw.partition("://")[0] not in self.DB_SCHEMES:
+            raise _malformed(var, ValueError("unknown database scheme"))
+        try:
+            return super().db_url(var, default=default, engine=engine)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise _malformed(var, exc) from None
+
+
+def _malformed(var: str, exc: Exception) -> ImproperlyConfigured:
+    if var in SECRET_VARIABLES:
+        what = f"{var} is malformed"
+    else:
+        what = f"{var}={os.environ.get(var, '')!r} is malformed ({exc})"
+    return ImproperlyConfigured(f"{what}; see README.md, Configuration")
+
+
+env = Env()
 # A .env file beside manage.py is read if present; real environment variables win.
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 

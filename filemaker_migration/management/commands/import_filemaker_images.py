@@ -13,6 +13,7 @@ from filemaker_migration import conf
 from filemaker_migration.conf import FileMakerSettings
 from filemaker_migration.conf import object_store
 from filemaker_migration.dataapi import DataAPIError
+from filemaker_migration.management.ready import ready_to_run
 from filemaker_migration.operations.refresh import refresh_changed
 from filemaker_migration.pipeline import ImportAborted
 from filemaker_migration.pipeline import ImportOptions
@@ -22,7 +23,6 @@ from filemaker_migration.pipeline.summary import format_summary
 from filemaker_migration.pipeline.summary import latest_prediction
 from filemaker_migration.runlock import LockHeldError
 from filemaker_migration.s3store import StoreError
-from filemaker_migration.targets import check_target
 
 
 def positive_int(text: str) -> int:
@@ -84,7 +84,7 @@ class Command(BaseCommand):
             max_bytes=options["max_container_mb"] * 1024 * 1024,
         )
         try:
-            check_target()  # a target settings mistake stops us here
+            ready_to_run()  # settings, target, database: one line each
             fm = FileMakerSettings.from_settings()
             store = object_store(max_pool=run_options.workers)
         except ImproperlyConfigured as exc:

@@ -9,8 +9,8 @@ from django.core.management.base import CommandParser
 
 from filemaker_migration.conf import FileMakerSettings
 from filemaker_migration.dataapi import DataAPIError
+from filemaker_migration.management.ready import ready_to_run
 from filemaker_migration.operations.patients import import_patients
-from filemaker_migration.targets import check_target
 
 
 class Command(BaseCommand):
@@ -21,7 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         try:
-            check_target()  # a target settings mistake stops us here
+            ready_to_run()  # settings, target, database: one line each
             fm = FileMakerSettings.from_settings()
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from exc

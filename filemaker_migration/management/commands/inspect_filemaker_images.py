@@ -11,9 +11,9 @@ from django.core.management.base import CommandParser
 
 from filemaker_migration.conf import FileMakerSettings
 from filemaker_migration.dataapi import DataAPIError
+from filemaker_migration.management.ready import ready_to_run
 from filemaker_migration.operations.discover import Discovery
 from filemaker_migration.operations.discover import discover
-from filemaker_migration.targets import check_target
 
 
 class Command(BaseCommand):
@@ -24,7 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         try:
-            check_target()  # a target settings mistake stops us here
+            ready_to_run()  # settings, target, database: one line each
             fm = FileMakerSettings.from_settings()
             with fm.client(max_concurrency=2) as client:
                 found = discover(client, fm.layout, fm.image_fields)

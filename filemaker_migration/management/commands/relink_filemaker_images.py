@@ -9,12 +9,12 @@ from django.core.management.base import CommandError
 from filemaker_migration.conf import FileMakerSettings
 from filemaker_migration.conf import object_store
 from filemaker_migration.dataapi import DataAPIError
+from filemaker_migration.management.ready import ready_to_run
 from filemaker_migration.operations.relink import Relinker
 from filemaker_migration.pipeline.runner import LOCK_NAME
 from filemaker_migration.runlock import LockHeldError
 from filemaker_migration.runlock import RunLockHandle
 from filemaker_migration.s3store import StoreError
-from filemaker_migration.targets import check_target
 
 
 class Command(BaseCommand):
@@ -22,7 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         try:
-            check_target()  # a target settings mistake stops us here
+            ready_to_run()  # settings, target, database: one line each
             fm = FileMakerSettings.from_settings()
             store = object_store()
             lock = RunLockHandle(LOCK_NAME, None)

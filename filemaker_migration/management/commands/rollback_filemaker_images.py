@@ -10,6 +10,7 @@ from django.core.management.base import CommandParser
 from filemaker_migration.conf import FileMakerSettings
 from filemaker_migration.conf import object_store
 from filemaker_migration.dataapi import DataAPIError
+from filemaker_migration.management.ready import ready_to_run
 from filemaker_migration.models import ImportRun
 from filemaker_migration.operations.rollback import Rollback
 from filemaker_migration.operations.rollback import entries_for
@@ -17,7 +18,6 @@ from filemaker_migration.pipeline.runner import LOCK_NAME
 from filemaker_migration.runlock import LockHeldError
 from filemaker_migration.runlock import RunLockHandle
 from filemaker_migration.s3store import StoreError
-from filemaker_migration.targets import check_target
 
 
 class Command(BaseCommand):
@@ -36,7 +36,7 @@ class Command(BaseCommand):
         if run_id is not None and not ImportRun.objects.filter(pk=run_id).exists():
             raise CommandError(f"no import run {run_id}")
         try:
-            check_target()  # a target settings mistake stops us here
+            ready_to_run()  # settings, target, database: one line each
             fm = FileMakerSettings.from_settings()
             store = object_store()
             lock = RunLockHandle(LOCK_NAME, None)
@@ -71,12 +71,22 @@ class Command(BaseCommand):
                 "those records. Run again with --yes to do it."
             )
             return
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"rolled back {totals['entries_removed']} ledger entries: "
-                f"{totals['filemaker_cleared']} FileMaker record(s) cleared, "
-                f"{totals['images_deleted']} image(s), "
-                f"{totals['batches_deleted']} batch(es), "
-                f"{totals['objects_deleted']} object(s) removed"
-            )
+        summary = (
+            f"rolled back {totals['entries_removed']} ledger entries: "
+            f"{totals['filemaker_cleared']} FileMaker record(s) cleared, "
+            f"{totals['images_deleted']} image(s), "
+            f"{totals['batches_deleted']} batch(es), "
+            f"{totals['objects_deleted']} object(s) removed"
         )
+        style = self.style.WARNING if result.failed else self.style.SUCCESS
+        self.stdout.write(style(summary))
+        if result.failed:
+            # Their objects are still in S3 and their entries still in the
+            # ledger (with the keys), so the same command finishes them.
+            raise CommandError(
+                f"{len(result.failed)} image(s) not rolled back, their objects "
+                "kept: "
+                + "; ".join(f"{k}: {v}" for k, v in result.failed.items())
+                + ". Fix what S3 reports and run the rollback again to finish "
+                "the job."
+            )

@@ -12,9 +12,9 @@ from django.core.management.base import CommandParser
 from filemaker_migration.conf import FileMakerSettings
 from filemaker_migration.conf import object_store
 from filemaker_migration.dataapi import DataAPIError
+from filemaker_migration.management.ready import ready_to_run
 from filemaker_migration.operations.verify import Verifier
 from filemaker_migration.s3store import StoreError
-from filemaker_migration.targets import check_target
 
 SHOWN = 20  # disagreements printed; the reports hold them all
 
@@ -33,7 +33,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         try:
-            check_target()  # a target settings mistake stops us here
+            ready_to_run()  # settings, target, database: one line each
             fm = FileMakerSettings.from_settings()
             store = object_store()
             with fm.client(max_concurrency=8) as client:
