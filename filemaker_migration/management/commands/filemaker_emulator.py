@@ -37,8 +37,17 @@ class Command(BaseCommand):
     help = "Serve the FileMaker Data API emulator over HTTPS (own CA in DIR/tls)."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--dataset", required=True, type=Path)
-        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument(
+            "--dataset",
+            required=True,
+            type=Path,
+            help="the dataset directory to serve (see README.md, dataset format)",
+        )
+        parser.add_argument(
+            "--host",
+            default="127.0.0.1",
+            help="address to listen on (default 127.0.0.1: this machine only)",
+        )
         parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
         parser.add_argument(
             "--state-dir",

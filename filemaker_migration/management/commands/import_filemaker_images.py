@@ -44,8 +44,19 @@ class Command(BaseCommand):
             action="store_true",
             help="read FileMaker, write nothing but the report",
         )
-        parser.add_argument("--workers", type=positive_int, default=16)
-        parser.add_argument("--page-size", type=positive_int, default=100)
+        parser.add_argument(
+            "--workers",
+            type=positive_int,
+            default=16,
+            help="downloads kept in flight at once, and as many finishing "
+            "threads (default 16; FileMaker's 429/502/503 halve it)",
+        )
+        parser.add_argument(
+            "--page-size",
+            type=positive_int,
+            default=100,
+            help="records read from FileMaker per request (default 100)",
+        )
         parser.add_argument(
             "--report", type=Path, help="where to write the JSON report"
         )

@@ -17,7 +17,12 @@ class Command(BaseCommand):
     help = __doc__
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--page-size", type=int, default=500)
+        parser.add_argument(
+            "--page-size",
+            type=int,
+            default=500,
+            help="contacts read from FileMaker per request (default 500)",
+        )
 
     def handle(self, *args, **options) -> None:
         try:
