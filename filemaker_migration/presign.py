@@ -18,6 +18,7 @@ from filemaker_migration.conf import object_store
 from filemaker_migration.conf import store_settings
 from filemaker_migration.s3store import ObjectStore
 from filemaker_migration.s3store import StoreSettings
+from filemaker_migration.source import honest_filename
 
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._ ()-]+")
 
@@ -45,11 +46,10 @@ def _cached_store(_settings: StoreSettings) -> ObjectStore:
 
 
 def presigned_url(key: str, *, download_name: str = "") -> str:
-    params = {"Bucket": store().bucket, "Key": key}
-    if download_name:
-        params["ResponseContentDisposition"] = attachment(download_name)
-    return store().client.generate_presigned_url(
-        "get_object", Params=params, ExpiresIn=presign_seconds()
+    return store().presigned_get(
+        key,
+        expires_in=presign_seconds(),
+        content_disposition=attachment(download_name) if download_name else "",
     )
 
 
@@ -67,9 +67,12 @@ def urls_for(
 def default_download_name(
     s3_key: str, filemaker_id: str, original_filename: str
 ) -> str:
+    # The key's extension is the bytes' type (keys.py); the name keeps its
+    # stem but never claims another type (source.honest_filename).
+    extension = s3_key.rsplit(".", 1)[-1]
     if original_filename:
-        return original_filename
-    return f"{filemaker_id.upper()}.{s3_key.rsplit('.', 1)[-1]}"
+        return honest_filename(original_filename, extension)
+    return f"{filemaker_id.upper()}.{extension}"
 
 
 def attachment(filename: str) -> str:

@@ -5,50 +5,116 @@ mismatch), server-side encryption, and If-None-Match: * so that nothing is ever
 overwritten. A put that meets an existing object compares checksums: the same
 SHA-256 means the object is already there (e.g. a retried put whose first
 answer was lost), a different one is a conflict that is reported.
+
+The only module that talks to S3. No botocore error leaves it: ObjectStore's
+public methods raise these, so that a caller can fail one image and go on:
+
+    StoreError
+    ├── TransientStoreError  SlowDown, 5xx, timeouts, lost connections: later
+    └── TerminalStoreError   AccessDenied, NoSuchBucket, NoSuchKey, bad request,
+        │                    InvalidObjectState, no credentials: fix first
+        ├── ObjectConflictError
+        └── PutVerificationError
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import ipaddress
-import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from typing import BinaryIO
 from urllib.parse import urlparse
 
 import boto3
-import botocore.exceptions
+import botocore.exceptions as boto_errors
 import tenacity
 from botocore.config import Config
-
-logger = logging.getLogger(__name__)
 
 
 class StoreError(Exception):
     """S3 refused or failed a request; the message names the operation and key."""
 
+    def __init__(
+        self, message: str, *, operation: str = "", key: str = "", code: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.operation, self.key = operation, key
+        self.code = code  # S3's error code; botocore's error class if no answer
 
-class ObjectConflictError(StoreError):
+
+class TransientStoreError(StoreError):
+    """The same request may succeed later (botocore has already retried it)."""
+
+
+class TerminalStoreError(StoreError):
+    """Retrying will not help: the bucket, object, permissions or request is wrong."""
+
+
+class ObjectConflictError(TerminalStoreError):
     """An object with different content already exists at the key."""
 
     def __init__(self, key: str, existing_sha256: str, wanted_sha256: str) -> None:
         existing = existing_sha256 or "unknown"
         super().__init__(
             f"s3 object {key} already exists with SHA-256 {existing}, "
-            f"not {wanted_sha256}; it was not overwritten"
+            f"not {wanted_sha256}; it was not overwritten",
+            key=key,
         )
-        self.key = key
         self.existing_sha256 = existing_sha256
 
 
-class PutVerificationError(StoreError):
+class PutVerificationError(TerminalStoreError):
     """S3's answer to a put lacks the expected encryption or checksum."""
 
 
-class _ConditionalConflict(Exception):
-    """409 ConditionalRequestConflict: a concurrent conditional write; retry."""
+class _ConditionalConflict(TransientStoreError):
+    """409: a concurrent conditional write; put_create_only retries it."""
+
+    def __init__(self, key: str) -> None:
+        code, text = "ConditionalRequestConflict", f"s3 put {key} failed"
+        super().__init__(f"{text}: {code}", operation="put", key=key, code=code)
+
+
+# "Not now" codes that may come without a 5xx or 429 status (always transient).
+_NOT_NOW = frozenset({"SlowDown", "Throttling", "RequestTimeout", "OperationAborted"})
+# botocore's errors for a request that got no (whole) answer: refused, dropped
+# or timed-out connections. Not SSLError: an untrusted certificate stays so.
+_UNANSWERED = (boto_errors.ConnectionError, boto_errors.HTTPClientError)
+_NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound"})
+
+
+def _code(exc: boto_errors.ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _translate(operation: str, key: str, exc: Exception) -> StoreError:
+    """The StoreError of the right kind; its message never quotes the request
+    (its headers, like a presigned URL, carry signatures)."""
+    code, detail = type(exc).__name__, ""
+    unanswered = isinstance(exc, (*_UNANSWERED, boto_errors.IncompleteReadError))
+    transient = unanswered and not isinstance(exc, boto_errors.SSLError)
+    if isinstance(exc, boto_errors.ClientError):
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+        code = _code(exc) or str(status)
+        if message := exc.response.get("Error", {}).get("Message"):
+            detail = f" ({message})"
+        transient = code in _NOT_NOW or status >= 500 or status == 429
+    kind = TransientStoreError if transient else TerminalStoreError
+    text = f"s3 {operation} {key} failed: {code}{detail}"
+    return kind(text, operation=operation, key=key, code=code)
+
+
+@contextlib.contextmanager
+def _boundary(operation: str, key: str) -> Iterator[None]:
+    """Whatever botocore raises inside leaves as a StoreError (see _translate)."""
+    try:
+        yield
+    except (boto_errors.ClientError, boto_errors.BotoCoreError) as exc:
+        raise _translate(operation, key, exc) from exc
 
 
 @dataclass(frozen=True)
@@ -101,25 +167,22 @@ def is_loopback_url(url: str) -> bool:
 class ObjectStore:
     """One boto3 client shared by all workers, its pool sized to them."""
 
-    def __init__(self, settings: StoreSettings, *, max_pool: int = 16) -> None:
+    def __init__(
+        self, settings: StoreSettings, *, max_pool: int = 16, max_attempts: int = 5
+    ) -> None:
         if not settings.bucket:
             raise ValueError("S3_BUCKET is not set")
         if settings.sse not in ("AES256", "aws:kms"):
             raise ValueError(f"S3_SSE must be AES256 or aws:kms (got {settings.sse!r})")
         endpoint = settings.endpoint_url or None
-        if (
-            endpoint
-            and endpoint.startswith("http://")
-            and not is_loopback_url(endpoint)
-        ):
+        if endpoint and endpoint.startswith("http:") and not is_loopback_url(endpoint):
             # Patient images never cross a network unencrypted; plain HTTP is
             # only for an S3-compatible server on this machine.
             raise ValueError(
                 f"S3_ENDPOINT_URL {endpoint} is plain http on a non-loopback host; "
                 "use https"
             )
-        self.settings = settings
-        self.bucket = settings.bucket
+        self.settings, self.bucket = settings, settings.bucket
         session = boto3.session.Session(
             aws_access_key_id=settings.access_key_id or None,
             aws_secret_access_key=settings.secret_access_key or None,
@@ -131,7 +194,8 @@ class ObjectStore:
             verify=settings.ca_bundle or True,
             config=Config(
                 max_pool_connections=max_pool + 4,
-                retries={"mode": "standard", "total_max_attempts": 5},
+                # with backoff, before the store raises TransientStoreError
+                retries={"mode": "standard", "total_max_attempts": max_attempts},
                 signature_version="s3v4",
                 connect_timeout=10,
                 read_timeout=60,
@@ -156,26 +220,24 @@ class ObjectStore:
         self, key: str, body: BinaryIO, *, sha256: str, content_type: str
     ) -> PutResult:
         body.seek(0)
-        try:
-            resp = self.client.put_object(
-                Bucket=self.bucket,
-                Key=key,
-                Body=body,
-                ContentType=content_type,
-                ChecksumAlgorithm="SHA256",
-                ChecksumSHA256=sha256_b64(sha256),
-                IfNoneMatch="*",
-                **self._sse_args(),
-            )
-        except botocore.exceptions.ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code == "PreconditionFailed":
-                return self._existing_matches(key, sha256)
-            if code == "ConditionalRequestConflict":
-                raise _ConditionalConflict(key) from exc
-            raise StoreError(f"s3 put {key} failed: {code or exc}") from exc
-        except botocore.exceptions.BotoCoreError as exc:
-            raise StoreError(f"s3 put {key} failed: {type(exc).__name__}") from exc
+        with _boundary("put", key):
+            try:
+                resp = self.client.put_object(
+                    Bucket=self.bucket,
+                    Key=key,
+                    Body=body,
+                    ContentType=content_type,
+                    ChecksumAlgorithm="SHA256",
+                    ChecksumSHA256=sha256_b64(sha256),
+                    IfNoneMatch="*",
+                    **self._sse_args(),
+                )
+            except boto_errors.ClientError as exc:
+                if _code(exc) == "PreconditionFailed":
+                    return self._existing_matches(key, sha256)
+                if _code(exc) == "ConditionalRequestConflict":
+                    raise _ConditionalConflict(key) from exc
+                raise
         self._verify_put_answer(key, resp, sha256)
         return PutResult(key=key, created=True)
 
@@ -202,97 +264,73 @@ class ObjectStore:
             )
 
     def create_private_bucket(self) -> None:
-        """Create the bucket as the preflight wants it: encrypted, never public.
-
-        For the demo and the tests' local servers; a clinic's real bucket is
-        made by its administrator (and checked by `preflight`).
-        """
-        client, bucket = self.client, self.bucket
-        client.create_bucket(
-            Bucket=bucket,
-            CreateBucketConfiguration={"LocationConstraint": self.settings.region},
-        )
-        client.put_bucket_encryption(
-            Bucket=bucket,
-            ServerSideEncryptionConfiguration={
-                "Rules": [
-                    {
-                        "ApplyServerSideEncryptionByDefault": {
-                            "SSEAlgorithm": self.settings.sse
-                        }
-                    }
-                ]
-            },
-        )
-        client.put_public_access_block(
-            Bucket=bucket,
-            PublicAccessBlockConfiguration={
-                "BlockPublicAcls": True,
-                "IgnorePublicAcls": True,
-                "BlockPublicPolicy": True,
-                "RestrictPublicBuckets": True,
-            },
-        )
+        """Create the bucket as preflight wants it (for the demo and the tests)."""
+        client, bucket, sse = self.client, self.bucket, self.settings.sse
+        location = {"LocationConstraint": self.settings.region}
+        rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": sse}}
+        block = {
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        }
+        with _boundary("create bucket", bucket):
+            client.create_bucket(Bucket=bucket, CreateBucketConfiguration=location)
+            client.put_bucket_encryption(
+                Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [rule]}
+            )
+            client.put_public_access_block(
+                Bucket=bucket, PublicAccessBlockConfiguration=block
+            )
 
     def preflight(self) -> list[str]:
-        """What is wrong with the bucket for patient images; empty when all is well.
+        """What is wrong with the bucket for patient images (empty: nothing): it
+        must answer, encrypt by default as configured, block all public access."""
+        bucket = self.bucket
+        try:
+            self.client.head_bucket(Bucket=bucket)
+        except (boto_errors.ClientError, boto_errors.BotoCoreError) as exc:
+            code = _translate("head bucket", bucket, exc).code
+            return [f"bucket {bucket} is not reachable ({code})"]
+        with _boundary("preflight", bucket):
+            return self._encryption_problems() + self._public_access_problems()
 
-        Checks that the bucket exists and answers, that its default encryption
-        is the configured one, and that Block Public Access is fully on.
-        """
-        problems: list[str] = []
-        client, bucket = self.client, self.bucket
+    def _encryption_problems(self) -> list[str]:
+        bucket, sse = self.bucket, self.settings.sse
         try:
-            client.head_bucket(Bucket=bucket)
-        except botocore.exceptions.ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            return [f"bucket {bucket} is not reachable ({code or exc})"]
-        except botocore.exceptions.BotoCoreError as exc:
-            return [f"bucket {bucket} is not reachable ({type(exc).__name__})"]
+            answer = self.client.get_bucket_encryption(Bucket=bucket)
+        except boto_errors.ClientError as exc:
+            return [f"bucket {bucket} has no default encryption ({_code(exc)})"]
+        algorithms = {
+            r.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm")
+            for r in answer["ServerSideEncryptionConfiguration"]["Rules"]
+        }
+        if sse in algorithms:
+            return []
+        found = ", ".join(sorted(a for a in algorithms if a)) or "none"
+        return [f"bucket {bucket} default encryption is {found}, not {sse}"]
+
+    def _public_access_problems(self) -> list[str]:
         try:
-            rules = client.get_bucket_encryption(Bucket=bucket)[
-                "ServerSideEncryptionConfiguration"
-            ]["Rules"]
-            algorithms = {
-                r.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm")
-                for r in rules
-            }
-            if self.settings.sse not in algorithms:
-                problems.append(
-                    f"bucket {bucket} default encryption is "
-                    f"{', '.join(sorted(a for a in algorithms if a)) or 'none'}, "
-                    f"not {self.settings.sse}"
-                )
-        except botocore.exceptions.ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            problems.append(f"bucket {bucket} has no default encryption ({code})")
-        try:
-            block = client.get_public_access_block(Bucket=bucket)[
-                "PublicAccessBlockConfiguration"
-            ]
-            off = sorted(name for name, on in block.items() if not on)
-            if off:
-                problems.append(
-                    f"bucket {bucket} Block Public Access is off for: {', '.join(off)}"
-                )
-        except botocore.exceptions.ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            problems.append(f"bucket {bucket} has no Block Public Access ({code})")
-        return problems
+            answer = self.client.get_public_access_block(Bucket=self.bucket)
+        except boto_errors.ClientError as exc:
+            return [f"bucket {self.bucket} has no Block Public Access ({_code(exc)})"]
+        block = answer["PublicAccessBlockConfiguration"]
+        off = ", ".join(sorted(name for name, on in block.items() if not on))
+        problem = f"bucket {self.bucket} Block Public Access is off for: {off}"
+        return [problem] if off else []
 
     def head(self, key: str) -> ObjectInfo | None:
-        try:
-            resp = self.client.head_object(
-                Bucket=self.bucket, Key=key, ChecksumMode="ENABLED"
-            )
-        except botocore.exceptions.ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in (
-                "404",
-                "NoSuchKey",
-                "NotFound",
-            ):
-                return None
-            raise StoreError(f"s3 head {key} failed: {exc}") from exc
+        """The object's facts, or None when there is no object at the key."""
+        with _boundary("head", key):
+            try:
+                resp = self.client.head_object(
+                    Bucket=self.bucket, Key=key, ChecksumMode="ENABLED"
+                )
+            except boto_errors.ClientError as exc:
+                if _code(exc) in _NOT_FOUND:
+                    return None
+                raise
         return ObjectInfo(
             key=key,
             size=int(resp.get("ContentLength", 0)),
@@ -301,34 +339,34 @@ class ObjectStore:
         )
 
     def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=key)
+        """Delete the object; a key with no object is no error (as S3 has it)."""
+        with _boundary("delete", key):
+            self.client.delete_object(Bucket=self.bucket, Key=key)
 
     def read(self, key: str) -> bytes:
-        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        # Read inside the boundary: a stream dropped midway is transient too.
+        with _boundary("get", key):
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            return bytes(body.read())
 
     def list_keys(self, prefix: str) -> list[ObjectInfo]:
         paginator = self.client.get_paginator("list_objects_v2")
-        found = []
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
-            for obj in page.get("Contents", []):
-                found.append(
-                    ObjectInfo(key=obj["Key"], size=obj["Size"], sha256="", sse="")
-                )
-        return found
+        with _boundary("list", prefix):  # the pages are fetched as they are read
+            return [
+                ObjectInfo(key=obj["Key"], size=obj["Size"], sha256="", sse="")
+                for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix)
+                for obj in page.get("Contents", [])
+            ]
 
     def copy(self, source_key: str, key: str, *, sha256: str) -> ObjectInfo:
-        """Copy an object server-side (same encryption, SHA-256 recomputed by S3).
-
-        Idempotent: a target already holding `sha256` is left as it is; a
-        target holding anything else is a conflict, never overwritten. The
-        copy's stored checksum is checked before returning.
-        """
+        """Copy server-side, SHA-256 recomputed and checked; a target holding
+        `sha256` is kept, anything else there is a conflict (never overwritten)."""
         existing = self.head(key)
         if existing is not None:
             if existing.sha256 != sha256:
                 raise ObjectConflictError(key, existing.sha256, sha256)
             return existing
-        try:
+        with _boundary("copy", f"{source_key} -> {key}"):
             self.client.copy_object(
                 Bucket=self.bucket,
                 Key=key,
@@ -337,9 +375,6 @@ class ObjectStore:
                 ChecksumAlgorithm="SHA256",
                 **self._sse_args(),
             )
-        except botocore.exceptions.ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            raise StoreError(f"s3 copy {source_key} -> {key} failed: {code}") from exc
         copied = self.head(key)
         if copied is None or copied.sha256 != sha256:
             got = copied.sha256 if copied else "nothing"
@@ -348,3 +383,16 @@ class ObjectStore:
                 f"expected {sha256}"
             )
         return copied
+
+    def presigned_get(
+        self, key: str, *, expires_in: int, content_disposition: str = ""
+    ) -> str:
+        """A GET URL valid for `expires_in` seconds, signed here (no request)."""
+        params = {"Bucket": self.bucket, "Key": key}
+        if content_disposition:
+            params["ResponseContentDisposition"] = content_disposition
+        with _boundary("presign", key):
+            url = self.client.generate_presigned_url(
+                "get_object", Params=params, ExpiresIn=expires_in
+            )
+        return str(url)

@@ -36,6 +36,7 @@ from django.db import transaction
 from filemaker_migration import keys
 from filemaker_migration import ledger
 from filemaker_migration.dataapi import DataAPIClient
+from filemaker_migration.dataapi import DataAPIError
 from filemaker_migration.derivative_store import store_derivatives
 from filemaker_migration.fields import ImageFields
 from filemaker_migration.models import LedgerEntry
@@ -52,6 +53,10 @@ logger = logging.getLogger(__name__)
 
 class RelinkRaceError(Exception):
     """Another relink linked the entry first; this one's rows are taken back."""
+
+
+class ReceiptWriteError(Exception):
+    """FileMaker refused the receipt write-back of one entry (the rest go on)."""
 
 
 @dataclass
@@ -92,9 +97,10 @@ class Relinker:
                 continue
             try:
                 created = self._relink(entry, patient, receipt=receipt)
-            except StoreError as exc:
-                # One object's trouble stops only that image; the rest go on
-                # and a rerun retries it.
+            except (StoreError, ReceiptWriteError) as exc:
+                # One object's (or one record's) trouble stops only that
+                # image: the entry is still unlinked with its old key, so the
+                # rest go on and a rerun retries it.
                 logger.warning("relink %s failed: %s", entry.filemaker_id, exc)
                 result.failed[entry.filemaker_id] = str(exc)
                 continue
@@ -127,9 +133,15 @@ class Relinker:
         )
         mod_id = ""
         if receipt:
-            mod_id = self.client.edit_record(
-                self.layout, entry.record_id, {self.fields.receipt_key: new_key}
-            )
+            try:
+                mod_id = self.client.edit_record(
+                    self.layout, entry.record_id, {self.fields.receipt_key: new_key}
+                )
+            except DataAPIError as exc:
+                raise ReceiptWriteError(
+                    f"FileMaker receipt write-back to record {entry.record_id} "
+                    f"failed: {exc}"
+                ) from exc
         if new_key != old_key:
             self.store.delete(old_key)
         facts = image_facts(

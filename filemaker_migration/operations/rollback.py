@@ -21,6 +21,9 @@ a broken picture in the clinic's app, while an object without a row is
 invisible and harmless. The ledger entry goes last because it holds the key of
 the object still to delete: stopped anywhere, the entry (or its rolled-back
 remains) is still there, and running the rollback again finishes the job.
+
+An object S3 will not delete (or head) fails that entry only: it is reported in
+`failed`, its rolled-back entry is kept with the key, and the others go on.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from filemaker_migration.models import ImageVersion
 from filemaker_migration.models import LedgerEntry
 from filemaker_migration.models import VisitBatch
 from filemaker_migration.s3store import ObjectStore
+from filemaker_migration.s3store import StoreError
 from filemaker_migration.targets import ImageRow
 from filemaker_migration.targets import Target
 from filemaker_migration.targets import get_target
@@ -71,6 +75,8 @@ class RollbackResult:
     batches_deleted: int = 0
     objects_deleted: int = 0
     entries_removed: int = 0
+    # FileMaker id (record id if it has none) -> why its objects remain.
+    failed: dict[str, str] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -84,6 +90,7 @@ class RollbackResult:
             "batches_deleted": self.batches_deleted,
             "objects_deleted": self.objects_deleted,
             "entries_removed": self.entries_removed,
+            "failed": self.failed,
         }
 
 
@@ -138,7 +145,14 @@ class Rollback:
             result.images_deleted += images
             result.batches_deleted += batches
         for planned, entry in zip(result.planned, entries, strict=True):
-            result.objects_deleted += self._remove_objects(entry, planned.s3_keys)
+            try:
+                self._remove_objects(entry, planned.s3_keys, result)
+            except StoreError as exc:
+                # Not forgotten: the rolled-back entry keeps the key, so the
+                # next rollback deletes what is left. The others go on.
+                logger.warning("rollback: %s kept: %s", entry.record_id, exc)
+                result.failed[entry.filemaker_id or entry.record_id] = str(exc)
+                continue
             ledger.forget(entry)
             result.entries_removed += 1
         return result
@@ -211,8 +225,11 @@ class Rollback:
             keys.extend(derivative_keys(key))
         return keys
 
-    def _remove_objects(self, entry: LedgerEntry, keys: list[str]) -> int:
-        deleted = 0
+    def _remove_objects(
+        self, entry: LedgerEntry, keys: list[str], result: RollbackResult
+    ) -> None:
+        # Counted one by one: an entry that fails part-way has still deleted
+        # the objects before the one that failed.
         for key in keys:
             info = self.store.head(key)
             if info is None:
@@ -222,9 +239,10 @@ class Rollback:
                 logger.warning("rollback: kept %s, its SHA-256 is not ours", key)
                 continue
             self.store.delete(key)
-            deleted += 1
+            result.objects_deleted += 1
+        # Only once every object is gone: the versions' rows hold the keys of
+        # earlier versions' objects, which a rerun still needs to find.
         if entry.filemaker_id:
             ImageVersion.objects.filter(
                 filemaker_id=uuid.UUID(entry.filemaker_id)
             ).delete()
-        return deleted
