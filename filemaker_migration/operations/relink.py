@@ -41,8 +41,8 @@ from filemaker_migration.derivative_store import store_derivatives
 from filemaker_migration.fields import ImageFields
 from filemaker_migration.models import LedgerEntry
 from filemaker_migration.models import State
-from filemaker_migration.pipeline.persist import batch_for
-from filemaker_migration.pipeline.persist import image_facts
+from filemaker_migration.pipeline import batch_for
+from filemaker_migration.pipeline import image_facts
 from filemaker_migration.s3store import ObjectStore
 from filemaker_migration.s3store import StoreError
 from filemaker_migration.targets import Target

@@ -18,6 +18,7 @@ from filemaker_migration.pipeline.select import Chosen
 from filemaker_migration.pipeline.select import NoUsableImageError
 from filemaker_migration.pipeline.select import choose_container
 from filemaker_migration.pipeline.summary import format_summary
+from filemaker_migration.pipeline.summary import latest_prediction
 
 __all__ = [
     "LOCK_NAME",
@@ -34,5 +35,6 @@ __all__ = [
     "choose_container",
     "format_summary",
     "image_facts",
+    "latest_prediction",
     "mark_exported",
 ]

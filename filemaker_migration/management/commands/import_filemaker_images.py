@@ -14,13 +14,13 @@ from filemaker_migration.conf import FileMakerSettings
 from filemaker_migration.conf import object_store
 from filemaker_migration.dataapi import DataAPIError
 from filemaker_migration.management.ready import ready_to_run
-from filemaker_migration.operations.refresh import refresh_changed
+from filemaker_migration.operations import refresh_changed
 from filemaker_migration.pipeline import ImportAborted
 from filemaker_migration.pipeline import ImportOptions
 from filemaker_migration.pipeline import ImportRunner
-from filemaker_migration.pipeline.progress import Progress
-from filemaker_migration.pipeline.summary import format_summary
-from filemaker_migration.pipeline.summary import latest_prediction
+from filemaker_migration.pipeline import Progress
+from filemaker_migration.pipeline import format_summary
+from filemaker_migration.pipeline import latest_prediction
 from filemaker_migration.runlock import LockHeldError
 from filemaker_migration.s3store import StoreError
 
@@ -140,6 +140,18 @@ class Command(BaseCommand):
             ) from None
         predicted = None if result.dry_run else latest_prediction(conf.report_dir())
         self.stdout.write(format_summary(result, predicted=predicted))
+        if result.halted:
+            exported = result.totals.get("imported", 0) + result.totals.get(
+                "imported_unlinked", 0
+            )
+            raise CommandError(
+                "stopped: FileMaker's Data API transfer allowance is used up "
+                f"(error 953) after {exported:,} record(s) exported and "
+                f"{result.filemaker_bytes / 1e6:,.1f} MB received from FileMaker "
+                f"this run; see {result.report_path}. The Admin Console shows the "
+                "annual limit and its reset date; run the import again once "
+                "the allowance allows, it continues where this run stopped."
+            )
         if result.stopped_early:
             raise CommandError(
                 f"stopped early: the first records all failed at the destination "

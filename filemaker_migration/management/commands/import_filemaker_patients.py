@@ -10,7 +10,7 @@ from django.core.management.base import CommandParser
 from filemaker_migration.conf import FileMakerSettings
 from filemaker_migration.dataapi import DataAPIError
 from filemaker_migration.management.ready import ready_to_run
-from filemaker_migration.operations.patients import import_patients
+from filemaker_migration.operations import import_patients
 
 
 class Command(BaseCommand):

@@ -10,8 +10,8 @@ from filemaker_migration.conf import FileMakerSettings
 from filemaker_migration.conf import object_store
 from filemaker_migration.dataapi import DataAPIError
 from filemaker_migration.management.ready import ready_to_run
-from filemaker_migration.operations.relink import Relinker
-from filemaker_migration.pipeline.runner import LOCK_NAME
+from filemaker_migration.operations import Relinker
+from filemaker_migration.pipeline import LOCK_NAME
 from filemaker_migration.runlock import LockHeldError
 from filemaker_migration.runlock import RunLockHandle
 from filemaker_migration.s3store import StoreError

@@ -12,9 +12,9 @@ from filemaker_migration.conf import object_store
 from filemaker_migration.dataapi import DataAPIError
 from filemaker_migration.management.ready import ready_to_run
 from filemaker_migration.models import ImportRun
-from filemaker_migration.operations.rollback import Rollback
-from filemaker_migration.operations.rollback import entries_for
-from filemaker_migration.pipeline.runner import LOCK_NAME
+from filemaker_migration.operations import Rollback
+from filemaker_migration.operations import entries_for
+from filemaker_migration.pipeline import LOCK_NAME
 from filemaker_migration.runlock import LockHeldError
 from filemaker_migration.runlock import RunLockHandle
 from filemaker_migration.s3store import StoreError
