@@ -8,11 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from filemaker_migration import reasons as reason_codes
 from filemaker_migration.models import ImportRun
-
-# Outcomes a person has to look at: nothing was lost, but these did not become
-# a patient's image on their own.
-NEEDS_ATTENTION = ("failed", "skipped", "imported_unlinked")
 
 
 class ReportMissingError(Exception):
@@ -46,7 +43,12 @@ def summarize(report: dict[str, Any]) -> ReportSummary:
     records = report.get("records", [])
     usage = report.get("container_usage", {})
     used = sum(usage.values()) or 1
-    reasons = Counter((r["outcome"], r.get("reason", "")) for r in records)
+    # Unlinked records have no reason code; they are counted under the one
+    # the pages show them with.
+    reasons = Counter(
+        (r["outcome"], reason_codes.reason_of(r["outcome"], r.get("reason", "")))
+        for r in records
+    )
     return ReportSummary(
         header={k: v for k, v in report.items() if k != "records"},
         totals=report.get("totals", {}),
@@ -58,7 +60,7 @@ def summarize(report: dict[str, Any]) -> ReportSummary:
             ((outcome, reason, n) for (outcome, reason), n in reasons.items()),
             key=lambda row: (row[0], -row[2], row[1]),
         ),
-        attention=[r for r in records if r["outcome"] in NEEDS_ATTENTION],
+        attention=[r for r in records if reason_codes.needs_attention(r)],
         imported_ids=[
             r["filemaker_id"]
             for r in records

@@ -1,8 +1,9 @@
-"""The staff-only patient gallery: search, a patient's batches, one image.
+"""The staff-only patient gallery: search, a patient's visits, one image, and
+two visits side by side.
 
 Every image URL is presigned for this response only (see presign.py). The
 search is a POST so that patient names never appear in URLs, and so never in
-access logs or browser history.
+access logs or browser history; a Type or a batch id may (they name nobody).
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from django.shortcuts import get_object_or_404
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from clinic.images.compare import comparison
 from clinic.images.models import Image
 from clinic.images.presign import image_urls
 from clinic.images.presign import presign_seconds
+from clinic.images.queries import MAX_SEARCH_RESULTS
 from clinic.images.queries import batches_newest_first
 from clinic.images.queries import find_patients
+from clinic.images.queries import types_of
 from clinic.patients.models import Patient
 
 BATCHES_PER_PAGE = 20
@@ -30,30 +34,64 @@ def search(request):
     return render(
         request,
         "images/search.html",
-        {"q": text, "patients": find_patients(text), "searched": bool(text.strip())},
+        {
+            "q": text,
+            "found": find_patients(text),
+            "searched": bool(text.strip()),
+            "cap": MAX_SEARCH_RESULTS,
+        },
     )
+
+
+def with_urls(images) -> list[dict]:
+    return [{"image": image, "urls": image_urls(image)} for image in images]
 
 
 @staff_member_required
 def patient(request, pk):
     patient = get_object_or_404(Patient, pk=pk)
-    page = Paginator(batches_newest_first(patient), BATCHES_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
-    batches = [
-        {
-            "batch": batch,
-            "images": [
-                {"image": image, "urls": image_urls(image)}
-                for image in batch.images.all()
-            ],
-        }
-        for batch in page
-    ]
+    types = types_of(patient)
+    image_type = request.GET.get("type", "")
+    if image_type not in {t for t, _images, _visits in types}:
+        image_type = ""
+    page = Paginator(
+        batches_newest_first(patient, image_type), BATCHES_PER_PAGE
+    ).get_page(request.GET.get("page"))
+    batches = [{"batch": b, "images": with_urls(b.images.all())} for b in page]
     return render(
         request,
         "images/patient.html",
-        {"patient": patient, "page": page, "batches": batches},
+        {
+            "patient": patient,
+            "page": page,
+            "batches": batches,
+            "types": types,
+            "image_type": image_type,
+            "image_total": sum(images for _t, images, _v in types),
+        },
+    )
+
+
+@staff_member_required
+def compare(request, pk):
+    patient = get_object_or_404(Patient, pk=pk)
+    chosen = comparison(
+        patient,
+        image_type=request.GET.get("type", ""),
+        left=request.GET.get("a", ""),
+        right=request.GET.get("b", ""),
+    )
+    sides = [
+        {"name": name, "label": label, "batch": batch, "images": with_urls(images)}
+        for name, label, batch, images in (
+            ("a", "Earlier visit", chosen.left, chosen.left_images),
+            ("b", "Later visit", chosen.right, chosen.right_images),
+        )
+    ]
+    return render(
+        request,
+        "images/compare.html",
+        {"patient": patient, "chosen": chosen, "sides": sides},
     )
 
 

@@ -1,5 +1,10 @@
 """Fixtures for the pages and the API: staff accounts, an imported clinic, a browser.
 
+The synthetic clinic is imported once per session (emulator over HTTPS into
+moto over sockets), its rows dumped and the database emptied again; a test
+that needs it loads the rows (`imported`), far cheaper than importing again.
+The objects stay in the session's bucket, which no test here changes.
+
 The browser is Debian's Chromium driven by Playwright (see chromium.py).
 """
 
@@ -9,12 +14,17 @@ import datetime as dt
 import hashlib
 import io
 import uuid
+from dataclasses import dataclass
 from io import StringIO
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connection
 from django.db import connections
+from django.test import override_settings
 from PIL import Image as PILImage
 
 from clinic.images.backfill import backfill_derivatives
@@ -22,6 +32,9 @@ from clinic.images.models import Image
 from clinic.images.models import ImageBatch
 from clinic.images.models import ImportSource
 from clinic.patients.models import Patient
+from filemaker_migration.conf import object_store
+from tests.conftest import point_settings_at
+from tests.conftest import start_emulator
 from tests.web.chromium import launch
 
 PASSWORD = "correct horse battery staple"
@@ -109,11 +122,55 @@ def run_imports() -> None:
     call_command("import_filemaker_images", "--workers", "8", stdout=StringIO())
 
 
+# What an import writes: the clinic's rows and the migration's own.
+SNAPSHOT_APPS = ("patients", "images", "filemaker")
+
+
+@dataclass(frozen=True)
+class ImportedClinic:
+    rows: Path  # dumpdata of SNAPSHOT_APPS right after the import
+    s3: dict  # settings.S3 pointing at the bucket holding the objects
+
+
+@pytest.fixture(scope="session")
+def imported_clinic(
+    django_db_setup,
+    django_db_blocker,
+    s3_server,
+    clinic_dataset,
+    emulator_tls_dir,
+    tmp_path_factory,
+) -> ImportedClinic:
+    base = tmp_path_factory.mktemp("imported-clinic")
+    emulator = start_emulator(clinic_dataset, base / "fm-state", emulator_tls_dir)
+    values = SimpleNamespace(FILEMAKER=django_settings.FILEMAKER, S3=django_settings.S3)
+    point_settings_at(values, emulator, s3_server, f"clinic-{uuid.uuid4().hex[:12]}")
+    rows = base / "rows.json"
+    try:
+        with (
+            override_settings(
+                FILEMAKER=values.FILEMAKER, S3=values.S3, STATE_DIR=base / "state"
+            ),
+            django_db_blocker.unblock(),
+        ):
+            object_store().create_private_bucket()
+            run_imports()
+            call_command("dumpdata", *SNAPSHOT_APPS, output=str(rows), verbosity=0)
+            # The tests that do not ask for the clinic find an empty database.
+            call_command("flush", interactive=False, verbosity=0)
+    finally:
+        emulator.server.stop()
+        emulator.app.close()
+    return ImportedClinic(rows=rows, s3=values.S3)
+
+
 @pytest.fixture
-def imported(migration_env, emulator):
-    """The synthetic clinic imported into moto (over sockets) from the emulator."""
-    run_imports()
-    return migration_env
+def imported(transactional_db, settings, imported_clinic):
+    """The synthetic clinic as imported into moto (a copy of the session's
+    import); the store of its bucket."""
+    settings.S3 = imported_clinic.s3
+    call_command("loaddata", str(imported_clinic.rows), verbosity=0)
+    return object_store()
 
 
 @pytest.fixture

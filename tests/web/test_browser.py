@@ -7,33 +7,16 @@ from S3 through the presigned URLs, as a clinician's browser would.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from clinic.images.models import Image
 from clinic.patients.models import Patient
-from tests.web.conftest import PASSWORD
+from tests.web.browsing import loaded_images
+from tests.web.browsing import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def log_in(page, live_server, next_path: str) -> None:
-    page.goto(f"{live_server.url}{reverse('admin:login')}?next={next_path}")
-    page.fill("#id_username", "staff")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(re.compile(re.escape(next_path)))
-
-
-def loaded_images(page, selector: str) -> list[int]:
-    """naturalWidth of each matching <img>, once the browser finished with it."""
-    page.wait_for_function(
-        "sel => [...document.querySelectorAll(sel)].every(i => i.complete)",
-        arg=selector,
-    )
-    return page.eval_on_selector_all(selector, "imgs => imgs.map(i => i.naturalWidth)")
 
 
 def test_staff_search_a_patient_and_see_the_thumbnails_load(
@@ -79,12 +62,18 @@ def test_gallery_falls_back_to_originals_without_derivatives(
     page, live_server, staff, imported
 ):
     patient = Image.objects.select_related("batch__patient").first().batch.patient
+    # As for images imported before the import made derivatives.
+    Image.objects.filter(batch__patient=patient).update(
+        thumbnail_key="", display_key=""
+    )
     path = reverse("images:patient", args=[patient.pk])
     log_in(page, live_server, path)
 
     widths = loaded_images(page, "img.thumb")
     assert widths
     assert all(width > 0 for width in widths), widths
+    # The originals themselves: wider than any 300 px thumbnail.
+    assert max(widths) > 300
 
 
 def test_logged_out_visitors_see_no_patient(page, live_server, imported):
@@ -107,22 +96,25 @@ def test_logged_out_visitors_see_no_patient(page, live_server, imported):
     assert api.json() == {"detail": "authentication required"}
 
 
-def test_run_report_page_renders_the_contact_sheet(
+def test_spot_check_page_shows_the_sheet_and_signs_off(
     page, live_server, staff, imported_with_derivatives
 ):
     from filemaker_migration.models import ImportRun
+    from filemaker_migration.models import SpotCheck
 
     run = ImportRun.objects.filter(command="import_filemaker_images").latest("pk")
-    path = reverse("reports:run", args=[run.pk])
-    log_in(page, live_server, path)
+    log_in(page, live_server, reverse("reports:run", args=[run.pk]))
+    page.click("text=Open the spot check")
 
     widths = loaded_images(page, ".contact-sheet img")
     assert widths
     assert all(width > 0 for width in widths), widths
-    page.locator("input[name=approved]").first.check()
-    page.click("text=Sign off as staff")
-    page.wait_for_selector("table.signoffs")
-    assert "1 approved" in page.content()
+    page.click("#tick-all")
+    page.click("#sign-off")  # every image ticked: nothing to confirm
+    expect(page.locator(".message")).to_contain_text(
+        f"Signed off: {len(widths)} approved, 0 flagged."
+    )
+    assert SpotCheck.objects.get().flagged == []
 
 
 def urlsplit_path(url: str) -> str:
