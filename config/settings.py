@@ -177,6 +177,13 @@ FILEMAKER = {
     # Field names on the layout, overridable one by one as JSON, e.g.
     # FM_FIELDS='{"date": "Image Date"}'. Keys are listed in README.md.
     "FIELDS": env.json("FM_FIELDS", default={}),
+    # Megapixels decoded at once by all the import's workers (README,
+    # Configuration); the default suits a 2 GB machine.
+    "DECODE_BUDGET_MEGAPIXELS": env.float("FM_DECODE_BUDGET_MEGAPIXELS", default=128),
+    # Data API sessions opened, and requests in flight on each: FileMaker
+    # serves one session's requests one at a time (README, Configuration).
+    "SESSIONS": env.int("FM_SESSIONS", default=1),
+    "REQUESTS_PER_SESSION": env.int("FM_REQUESTS_PER_SESSION", default=2),
 }
 
 # --- S3 (the destination) ------------------------------------------------------

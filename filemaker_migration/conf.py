@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from filemaker_migration.dataapi import DataAPIClient
+from filemaker_migration.decode_budget import DEFAULT_MEGAPIXELS
 from filemaker_migration.fields import ContactFields
 from filemaker_migration.fields import ImageFields
 from filemaker_migration.s3store import ObjectStore
@@ -34,6 +35,14 @@ FILEMAKER_DEFAULTS: dict[str, Any] = {
     "READ_TIMEOUT": 60.0,
     "MAX_ATTEMPTS": 5,
     "FIELDS": {},  # field-name overrides, keyed as in filemaker_migration.fields
+    # Data API sessions (tokens) a command may open; FileMaker serves one
+    # session's requests one at a time, so more sessions means more requests
+    # served at once (within the server's session cap).
+    "SESSIONS": 1,
+    # Requests in flight on one session: one served, one waiting its turn.
+    "REQUESTS_PER_SESSION": 2,
+    # Pixels decoded at once by all the import's workers (decode_budget.py).
+    "DECODE_BUDGET_MEGAPIXELS": DEFAULT_MEGAPIXELS,
 }
 
 S3_DEFAULTS: dict[str, Any] = {
@@ -88,6 +97,9 @@ class FileMakerSettings:
     max_attempts: int = 5
     image_fields: ImageFields = field(default_factory=ImageFields)
     contact_fields: ContactFields = field(default_factory=ContactFields)
+    sessions: int = 1
+    requests_per_session: int = 2
+    decode_budget_megapixels: float = DEFAULT_MEGAPIXELS
 
     @classmethod
     def from_settings(cls) -> FileMakerSettings:
@@ -115,6 +127,13 @@ class FileMakerSettings:
             image_fields = ImageFields.with_overrides(fm["FIELDS"])
         except (ValueError, TypeError) as exc:
             raise ImproperlyConfigured(str(exc)) from exc
+        budget = fm["DECODE_BUDGET_MEGAPIXELS"]
+        positive = isinstance(budget, int | float) and budget > 0
+        if not positive or isinstance(budget, bool):
+            raise ImproperlyConfigured(
+                "FILEMAKER['DECODE_BUDGET_MEGAPIXELS'] (FM_DECODE_BUDGET_MEGAPIXELS) "
+                f"must be a positive number of megapixels (got {budget!r})"
+            )
         return cls(
             url=fm["URL"],
             database=fm["DATABASE"],
@@ -128,6 +147,11 @@ class FileMakerSettings:
             read_timeout=fm["READ_TIMEOUT"],
             max_attempts=fm["MAX_ATTEMPTS"],
             image_fields=image_fields,
+            sessions=_count(fm, "SESSIONS", "FM_SESSIONS", most=32),
+            requests_per_session=_count(
+                fm, "REQUESTS_PER_SESSION", "FM_REQUESTS_PER_SESSION", most=16
+            ),
+            decode_budget_megapixels=float(budget),
         )
 
     def client(self, *, max_concurrency: int = 16, **kwargs: object) -> DataAPIClient:
@@ -142,6 +166,8 @@ class FileMakerSettings:
             read_timeout=self.read_timeout,
             max_attempts=self.max_attempts,
             max_concurrency=max_concurrency,
+            sessions=self.sessions,
+            requests_per_session=self.requests_per_session,
             **kwargs,  # type: ignore[arg-type]
         )
 
@@ -177,6 +203,16 @@ def object_store(*, max_pool: int = 16) -> ObjectStore:
         return ObjectStore(store_settings(), max_pool=max_pool)
     except ValueError as exc:
         raise ImproperlyConfigured(str(exc)) from exc
+
+
+def _count(fm: dict[str, Any], key: str, env: str, *, most: int) -> int:
+    value = fm[key]
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+        raise ImproperlyConfigured(
+            f"FILEMAKER[{key!r}] ({env}) must be a whole number from 1 to {most} "
+            f"(got {value!r})"
+        )
+    return value
 
 
 def _readable(path: str) -> bool:

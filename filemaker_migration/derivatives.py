@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import math
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from PIL import Image
 from PIL import ImageOps
+
+from filemaker_migration import decode_budget
 
 THUMBNAIL_PX = 300
 DISPLAY_PX = 1600
@@ -81,15 +84,19 @@ def make_derivatives(
     image Pillow can decode; the import only keeps originals that decode.
     """
     original.seek(0)
+    box = display_px if include_display else thumbnail_px
     with Image.open(original) as opened:
-        _draft_for(opened, display_px if include_display else thumbnail_px)
-        opened.load()
-        return derivatives_of(
-            opened,
-            thumbnail_px=thumbnail_px,
-            display_px=display_px,
-            include_display=include_display,
-        )
+        _draft_for(opened, box)
+        # An original the check accepted already: over the budget it is
+        # decoded alone rather than refused (its gallery JPEGs are owed).
+        with decode_budget.shared().admit(opened, box=box, pass_over=False):
+            opened.load()
+            return derivatives_of(
+                opened,
+                thumbnail_px=thumbnail_px,
+                display_px=display_px,
+                include_display=include_display,
+            )
 
 
 def derivatives_of(
@@ -104,10 +111,13 @@ def derivatives_of(
     Whether a display image is wanted is the caller's to say (`display_ready`
     of the original): a reduced decode no longer shows the original's size.
     """
-    upright = ImageOps.exif_transpose(decoded)
-    rgb = _flatten_to_rgb(upright)
-    display = _fitted(rgb, display_px) if include_display else None
-    thumbnail = _fitted(display or rgb, thumbnail_px)
+    # Shrunk first, then turned upright and flattened: those steps copy the
+    # picture, and a copy of a shrunk one is small. `decoded` itself is never
+    # copied at full size except to leave a palette (see decode_budget's costs).
+    small = _shrunk(decoded, display_px if include_display else thumbnail_px)
+    rgb = _flatten_to_rgb(ImageOps.exif_transpose(small))
+    display = rgb if include_display else None  # fits the display box already
+    thumbnail = _fitted(rgb, thumbnail_px)
     return Derivatives(
         thumbnail=_jpeg(thumbnail), display=_jpeg(display) if display else None
     )
@@ -138,13 +148,45 @@ def _flatten_to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+def _shrunk(image: Image.Image, box: int) -> Image.Image:
+    """`image` fitted in a square box (itself when it fits), never copied at
+    full size but to leave a palette or bilevel mode, which resampling would
+    not average."""
+    size = _fit(image.size, box)
+    if size == image.size:
+        return image
+    if image.mode in ("P", "PA"):
+        alpha = image.mode == "PA" or "transparency" in image.info
+        image = image.convert("RGBA" if alpha else "RGB")
+    elif image.mode == "1":
+        image = image.convert("L")
+    # Reduced by whole factors first (a box average, cheap) to no less than
+    # the box, then resampled: the intermediate is at most twice the box a
+    # side, where Pillow's thumbnail() default (2.0) could keep four times.
+    return image.resize(size, Image.Resampling.BICUBIC, reducing_gap=1.0)
+
+
+def _fit(size: tuple[int, int], box: int) -> tuple[int, int]:
+    """The size Image.thumbnail((box, box)) gives, computed without an image."""
+    width, height = size
+    if width <= box and height <= box:
+        return size
+    aspect = width / height
+
+    def nearest(number: float, error: Callable[[int], float]) -> int:
+        return max(min(math.floor(number), math.ceil(number), key=error), 1)
+
+    if aspect <= 1:
+        return nearest(box * aspect, lambda n: abs(aspect - n / box)), box
+    return box, nearest(box / aspect, lambda n: abs(aspect - box / n) if n else 0)
+
+
 def _fitted(image: Image.Image, box: int) -> Image.Image:
-    fitted = image.copy()
     # Bicubic, Pillow's own choice for thumbnails: antialiased when shrinking,
     # and at these sizes no visible difference from Lanczos, in two thirds of
-    # its time.
-    fitted.thumbnail((box, box), Image.Resampling.BICUBIC)
-    return fitted
+    # its time; reduced first as thumbnail() does (gap 2.0).
+    size = _fit(image.size, box)
+    return image.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
 
 
 def _jpeg(image: Image.Image) -> Derivative:

@@ -8,6 +8,7 @@ and fails only when its pixels are read.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -77,7 +78,10 @@ def inspect_image(stream: BinaryIO) -> ImageInfo:
 
 
 def decode_image(
-    stream: BinaryIO, *, long_side: int | None = None
+    stream: BinaryIO,
+    *,
+    long_side: int | None = None,
+    admit: Callable[[Image.Image], None] | None = None,
 ) -> tuple[ImageInfo, Image.Image | None]:
     """Check `stream` as `inspect_image` does, and keep the decoded pixels.
 
@@ -89,6 +93,8 @@ def decode_image(
     derivatives. The pixels are None for a type Pillow cannot decode here.
     Drop them rather than close() them: for some formats (PNG) Pillow's
     close() would close `stream` as well.
+    `admit` is called with the opened image just before its pixels are
+    decoded: decode_budget's admitter reserves them there (or refuses).
     """
     stream.seek(0)
     head = stream.read(32)
@@ -120,6 +126,8 @@ def decode_image(
                         "RGB",
                         (max(1, int(width * scale)), max(1, int(height * scale))),
                     )
+                if admit is not None:
+                    admit(img)
                 img.load()
     except InvalidImageError:
         raise

@@ -16,12 +16,18 @@ from typing import Any
 from django.db.models import F
 from django.utils import timezone
 
+from filemaker_migration.decode_budget import OVER_BUDGET
 from filemaker_migration.models import ImportRun
 from filemaker_migration.models import LedgerEntry
 from filemaker_migration.models import State
 from filemaker_migration.source import SourceRecord
+from filemaker_migration.source import record_notes
 
 DUPLICATE_ID = "duplicate_filemaker_id"
+# Skips that depend on more than the record, so an unchanged record is looked
+# at again on every run: a duplicate id (the other record may have been given
+# a new id), a picture over the decode budget (the budget may have grown).
+RECHECKED_SKIPS = (DUPLICATE_ID, OVER_BUDGET)
 
 # What a record still needs, decided from the facts on its entry.
 STEP_SELECT = "select"  # download, check, upload
@@ -82,6 +88,7 @@ def register(
         "contact_id": src.contact_id,
         "image_type": src.image_type,
         "image_date": src.image_date,
+        "image_date_raw": src.image_date_raw,
         "mod_id": src.mod_id,
         "modified_at_source": src.modified_at,
         "original_filename": src.original_filename,
@@ -160,12 +167,16 @@ def record_persisted(
 
 
 def record_exported(entry: LedgerEntry, *, mod_id: str) -> None:
+    """Imported: the reason is the first note, as in the report (an unreadable
+    date, then a misleading file name; "" for most), so the admin's reason
+    filter finds them."""
     final = State.IMPORTED if entry.image_ref else State.IMPORTED_UNLINKED
+    notes = record_notes(entry.image_date_raw, entry.original_filename, entry.s3_key)
     _update(
         entry,
         state=final,
-        reason="",
-        detail="",
+        reason=notes[0]["note"] if notes else "",
+        detail=notes[0]["detail"] if notes else "",
         last_error="",
         exported_at=timezone.now(),
         exported_mod_id=mod_id,

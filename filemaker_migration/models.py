@@ -67,6 +67,12 @@ class LedgerEntry(models.Model):
     contact_id = models.CharField(max_length=36, blank=True, db_index=True)
     image_type = models.CharField(max_length=200, blank=True)
     image_date = models.DateField(null=True, blank=True)
+    # The date field's text when it holds something that is not a date
+    # ("13/45/2020", "yesterday"): image_date is then empty, as for an empty
+    # field (the image goes to unknown-date), and this tells the two apart.
+    image_date_raw = models.CharField(
+        "unreadable date", max_length=200, blank=True, default=""
+    )
     mod_id = models.CharField(max_length=32, blank=True)
     modified_at_source = models.CharField(max_length=40, blank=True)
 
@@ -205,7 +211,8 @@ class RunLock(models.Model):
 
 
 class ReviewItem(LedgerEntry):
-    """The ledger's review queue: records that did not become a patient's image."""
+    """The ledger's review queue: records that did not become a patient's image,
+    and images filed under "unknown date" because their date was unreadable."""
 
     REVIEW_STATES = (State.IMPORTED_UNLINKED, State.SKIPPED, State.FAILED)
 
@@ -213,6 +220,11 @@ class ReviewItem(LedgerEntry):
         proxy = True
         verbose_name = "review queue entry"
         verbose_name_plural = "review queue"
+
+    @classmethod
+    def needs_review(cls) -> models.Q:
+        """The queue's filter: a review state, or a date kept only as text."""
+        return models.Q(state__in=cls.REVIEW_STATES) | ~models.Q(image_date_raw="")
 
 
 class SpotCheck(models.Model):

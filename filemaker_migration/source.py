@@ -43,6 +43,10 @@ class SourceRecord:
     md5: str  # FileMaker's MD5 of the main container, "" when not offered
     modified_at: str
     exported: bool
+    # The date field's text when it holds something that is not a date
+    # ("13/45/2020", "yesterday"): kept, since image_date is then None as for
+    # an empty field. "" when the date was read or the field was empty.
+    image_date_raw: str = ""
 
 
 def clean_text(value: Any, limit: int = MAX_TEXT) -> str:
@@ -86,7 +90,14 @@ def parse_record(
         md5=md5.strip().lower() if isinstance(md5, str) else "",
         modified_at=clean_text(data.get(fields.modified_at, ""), 40),
         exported=bool(clean_text(data.get(fields.export_date, ""))),
+        image_date_raw=unreadable_date(data.get(fields.date, "")),
     )
+
+
+def unreadable_date(value: Any) -> str:
+    """The text of a date field that is neither empty nor a date ("" otherwise)."""
+    text = clean_text(value)
+    return text if text and parse_date(value) is None else ""
 
 
 def iter_unexported(
@@ -130,3 +141,76 @@ def iter_without_recid(
     """Unexported records whose recid is empty (they cannot be paged stably)."""
     query = [{fields.export_date: "=", fields.recid: "="}]
     return client.find(layout, query, limit=limit).records
+
+
+# -- file names ------------------------------------------------------------------
+
+# Extensions that name a file type, by the type the bytes have (imagecheck's
+# extensions) and the other spellings of it. Anything else after a dot, as in
+# "visit 12.03.2020" or "J.Smith", is part of the name, not a claim of type.
+_SPELLINGS = {
+    "jpg": frozenset({"jpg", "jpeg", "jpe", "jfif", "jif"}),
+    "tif": frozenset({"tif", "tiff"}),
+    "heic": frozenset({"heic", "heif", "hif"}),
+}
+_TYPE_EXTENSIONS = frozenset(
+    {"png", "gif", "webp", "bmp", "dib", "avif", "jp2", "psd", "svg", "ico"}
+    | {"dng", "raw", "cr2", "nef", "arw", "orf", "dcm", "pdf", "doc", "docx"}
+    | {"txt", "rtf", "htm", "html", "xml", "zip", "mov", "mp4", "avi"}
+).union(*_SPELLINGS.values())
+
+
+def named_extension(name: str) -> str:
+    """The type a file name claims by its extension, lower-case ("" when none)."""
+    stem, dot, extension = name.rpartition(".")
+    extension = extension.strip().lower()
+    return extension if dot and stem.strip() and extension in _TYPE_EXTENSIONS else ""
+
+
+def extension_mismatch(name: str, extension: str) -> bool:
+    """Does `name` claim another type than the bytes' (`extension`, as in keys)?"""
+    named = named_extension(name)
+    return bool(named) and named not in _SPELLINGS.get(extension, {extension})
+
+
+def honest_filename(name: str, extension: str) -> str:
+    """`name` as a download: with the bytes' extension where it claims another
+    type or none at all ("" stays ""). The name itself is kept, as given, for
+    provenance; only what a download is called changes."""
+    if not name:
+        return ""
+    named = named_extension(name)
+    if named in _SPELLINGS.get(extension, {extension}):
+        return name
+    stem = name.rpartition(".")[0] if named else name
+    return f"{stem.rstrip()}.{extension}"
+
+
+# -- notes: what a person should know of a record besides its outcome ----------
+
+UNREADABLE_DATE = "unreadable_date"
+EXTENSION_MISMATCH = "extension_mismatch"
+
+
+def record_notes(
+    date_raw: str, filename: str = "", s3_key: str = ""
+) -> list[dict[str, str]]:
+    """A record's notes: its unreadable date (the text as FileMaker holds it),
+    and a file name claiming another type than its bytes (`s3_key`'s extension).
+
+    Reports carry no file names (one may hold a patient's name), so the
+    mismatch is told by the two extensions alone.
+    """
+    notes = []
+    if date_raw:
+        notes.append({"note": UNREADABLE_DATE, "detail": date_raw})
+    extension = s3_key.rsplit(".", 1)[-1] if "." in s3_key else ""
+    if extension and extension_mismatch(filename, extension):
+        notes.append(
+            {
+                "note": EXTENSION_MISMATCH,
+                "detail": f"named .{named_extension(filename)}, the bytes are "
+                f".{extension}: downloads are named .{extension}",
+            }
+        )
+    return notes

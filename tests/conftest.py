@@ -26,6 +26,7 @@ from filemaker_migration.emulator import EmulatorApp
 from filemaker_migration.emulator import EmulatorConfig
 from filemaker_migration.emulator import EmulatorServer
 from filemaker_migration.emulator import make_app
+from filemaker_migration.emulator import strict_profile
 
 # Developers' runs explore new hypothesis examples each time; CI replays a fixed
 # sequence, so that a submission's result does not depend on the draw.
@@ -126,6 +127,27 @@ def point_settings_at(settings, emulator: RunningEmulator, s3_url: str, bucket: 
         "SSE": "AES256",
         "CA_BUNDLE": "",
     }
+
+
+STRICT = "strict"
+"""A test parameter: the emulator as strict as a real server (issue #14)."""
+
+
+def use_profile(emulator: RunningEmulator, profile: str | None) -> None:
+    """Turn on the emulator's strict-server profile when `profile` asks."""
+    if profile == STRICT:
+        emulator.app.faults = strict_profile()
+
+
+def assert_strict_server_met(emulator: RunningEmulator) -> None:
+    """The strict profile's behaviours were met by the run (none silently off)."""
+    backend = emulator.app.backend
+    assert backend.gate.peak_per_token >= 1
+    assert backend.seen["stale_answers"] > 0
+    assert backend.seen["stream_token_requests"] > 0
+    assert backend.seen["html_pages"] > 0
+    assert backend.locks.refused > 0
+    assert backend.seen["portal_rows"] == 0  # every read asked for none
 
 
 @pytest.fixture

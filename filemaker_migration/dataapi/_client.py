@@ -1,171 +1,49 @@
 """A FileMaker Data API client for bulk container export (no Django imports).
 
-One client is shared by all worker threads: one session token (logged in once,
-refreshed on 952 or before the 15-minute idle expiry) and an adaptive limit on
-concurrent requests to the server. Each thread talks over its own keep-alive
-TLS connection (see `_transport`); container downloads are in `_containers`.
+One client is shared by all worker threads: a few Data API sessions (each
+logged in when first needed, refreshed on 952 or before the 15-minute idle
+expiry, with a bounded number of requests in flight on each: see `_sessions`)
+and an adaptive limit on concurrent requests to the server. Each thread talks
+over its own keep-alive TLS connection (see `_transport`); container downloads
+are in `_containers`. Every read asks for no portal rows, and every byte
+received is counted (`transfer`), as is every server behaviour worth a report
+(`observed`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import ssl
-import threading
-import time
-from collections.abc import Callable
 from typing import IO
 from typing import Any
-from urllib.parse import quote
 
-import httpx
-import tenacity
-
+from filemaker_migration.dataapi._base import Connection
 from filemaker_migration.dataapi._containers import download_once
-from filemaker_migration.dataapi._errors import AuthenticationError
-from filemaker_migration.dataapi._errors import DataAPIError
-from filemaker_migration.dataapi._errors import HTTPStatusError
-from filemaker_migration.dataapi._errors import InvalidTokenError
+from filemaker_migration.dataapi._containers import first_hop
+from filemaker_migration.dataapi._containers import measure_once
+from filemaker_migration.dataapi._containers import origin_of
+from filemaker_migration.dataapi._errors import ContainerStoredByReferenceError
+from filemaker_migration.dataapi._errors import ContainerUnauthorizedError
 from filemaker_migration.dataapi._errors import NoRecordsMatchError
-from filemaker_migration.dataapi._errors import ServerBusyError
-from filemaker_migration.dataapi._errors import TooManySessionsError
-from filemaker_migration.dataapi._errors import Transient
-from filemaker_migration.dataapi._errors import filemaker_error
-from filemaker_migration.dataapi._limiter import AdaptiveLimiter
-from filemaker_migration.dataapi._transport import BUSY_STATUSES
-from filemaker_migration.dataapi._transport import ThreadClients
-from filemaker_migration.dataapi._transport import retry_after
-from filemaker_migration.dataapi._transport import translated_transport_errors
 from filemaker_migration.dataapi._types import ContainerDownload
 from filemaker_migration.dataapi._types import FieldMeta
+from filemaker_migration.dataapi._types import Observations
 from filemaker_migration.dataapi._types import Page
 from filemaker_migration.dataapi._types import Record
+from filemaker_migration.dataapi._types import is_streamable
+from filemaker_migration.dataapi._types import page_of
+from filemaker_migration.dataapi._types import record_of
+from filemaker_migration.dataapi._types import reference_kind
 
 logger = logging.getLogger(__name__)
 
-# FileMaker drops a token 15 minutes after its last use; refresh a little earlier
-# rather than spend a failed request finding out.
-TOKEN_IDLE_REFRESH_SECONDS = 14 * 60
+# Times a record is read again for a fresh URL when its streaming URL is
+# stale or refused, before the field fails (and the next run retries it).
+URL_REREADS = 2
 
 
-class DataAPIClient:
-    def __init__(
-        self,
-        url: str,
-        database: str,
-        account: str,
-        password: str,
-        *,
-        ca_bundle: str | None = None,
-        api_version: str = "vLatest",
-        connect_timeout: float = 10.0,
-        read_timeout: float = 60.0,
-        max_attempts: int = 5,
-        max_concurrency: int = 16,
-        retry_wait_initial: float = 0.5,
-        retry_wait_max: float = 20.0,
-        transport: httpx.BaseTransport | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if not url.startswith("https://") and transport is None:
-            # The Data API is only published over HTTPS; a plain-http URL means a
-            # misconfiguration that would send the password in the clear.
-            raise ValueError(f"FileMaker URL must start with https:// (got {url!r})")
-        self.base_url = url.rstrip("/")
-        self.database = database
-        self._account = account
-        self._password = password
-        self.api_version = api_version
-        self.max_attempts = max_attempts
-        self._retry_wait = tenacity.wait_exponential_jitter(
-            multiplier=retry_wait_initial, max=retry_wait_max, jitter=retry_wait_initial
-        )
-        self.limiter = AdaptiveLimiter(max_concurrency)
-        self._clock = clock
-        self._token: str | None = None
-        self._token_used_at = 0.0
-        self._login_lock = threading.Lock()
-        self.logins = 0
-
-        # One TLS context for every connection: the CA bundle is read once.
-        ssl_context = (
-            ssl.create_default_context(cafile=ca_bundle)
-            if ca_bundle
-            else httpx.create_ssl_context()
-        )
-        timeout = httpx.Timeout(
-            connect=connect_timeout,
-            read=read_timeout,
-            write=read_timeout,
-            pool=read_timeout,
-        )
-        self._connections = ThreadClients(ssl_context, transport, timeout)
-
-    @property
-    def _http(self) -> httpx.Client:
-        """This thread's HTTP client (see `ThreadClients.current`)."""
-        return self._connections.current()
-
-    # -- session ---------------------------------------------------------------
-
-    def __enter__(self) -> DataAPIClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Log out (best effort) and close every thread's connection."""
-        try:
-            self.logout()
-        finally:
-            self._connections.close_all()
-
-    def login(self) -> None:
-        with self._login_lock:
-            self._login_locked()
-
-    def _login_locked(self) -> None:
-        body = self._send(
-            "POST",
-            self._db_path("sessions"),
-            json={},
-            auth=httpx.BasicAuth(self._account, self._password),
-        )
-        token = body.get("token")
-        if not token:
-            raise DataAPIError("login answered without a token")
-        self._token = token
-        self._token_used_at = self._clock()
-        self.logins += 1
-        logger.info("FileMaker login to database %s", self.database)
-
-    def logout(self) -> None:
-        token, self._token = self._token, None
-        if token is None:
-            return
-        try:
-            self._send("DELETE", self._db_path(f"sessions/{token}"))
-        except DataAPIError as exc:
-            # The session expires by itself within 15 minutes anyway.
-            logger.warning("FileMaker logout failed: %s", type(exc).__name__)
-
-    def _current_token(self) -> str:
-        with self._login_lock:
-            idle = self._clock() - self._token_used_at
-            if self._token is None or idle > TOKEN_IDLE_REFRESH_SECONDS:
-                self._login_locked()
-            assert self._token is not None
-            return self._token
-
-    def _relogin(self, stale: str) -> None:
-        with self._login_lock:
-            # Many workers can meet the same dead token at once: only the first
-            # logs in again, the others pick up its new token.
-            if self._token == stale or self._token is None:
-                self._login_locked()
-
-    # -- Data API calls --------------------------------------------------------
+class DataAPIClient(Connection):
+    """The Data API calls the migration makes, and container downloads."""
 
     def product_info(self) -> dict[str, Any]:
         path = f"/fmi/data/{self.api_version}/productInfo"
@@ -189,6 +67,7 @@ class DataAPIClient:
 
     def layout_fields(self, layout: str) -> dict[str, FieldMeta]:
         body = self._call("GET", self._layout_path(layout))
+        self.layout_portals = sorted(body.get("portalMetaData") or {})
         return {
             f["name"]: FieldMeta(
                 name=f["name"], result=f.get("result", "text"), type=f.get("type", "")
@@ -197,8 +76,9 @@ class DataAPIClient:
         }
 
     def get_record(self, layout: str, record_id: str) -> Record:
-        body = self._call("GET", self._layout_path(layout, f"records/{record_id}"))
-        return _records(body)[0]
+        path = self._layout_path(layout, f"records/{record_id}")
+        body = self._read("GET", path, params={})
+        return record_of(body["data"][0])
 
     def get_records(
         self,
@@ -211,8 +91,8 @@ class DataAPIClient:
         params: dict[str, Any] = {"_offset": offset, "_limit": limit}
         if sort:
             params["_sort"] = json.dumps(sort)
-        body = self._call("GET", self._layout_path(layout, "records"), params=params)
-        return _page(body)
+        body = self._read("GET", self._layout_path(layout, "records"), params=params)
+        return page_of(body)
 
     def find(
         self,
@@ -232,10 +112,10 @@ class DataAPIClient:
         if sort:
             payload["sort"] = sort
         try:
-            body = self._call("POST", self._layout_path(layout, "_find"), json=payload)
+            body = self._read("POST", self._layout_path(layout, "_find"), json=payload)
         except NoRecordsMatchError:
             return Page(records=[], found_count=0, total_count=0)
-        return _page(body)
+        return page_of(body)
 
     def edit_record(
         self,
@@ -267,132 +147,73 @@ class DataAPIClient:
     ) -> ContainerDownload:
         """Stream a container into `sink`, hashing it as it arrives.
 
-        Follows FileMaker's cookie handshake (302 + X-FMS-Session-Key) with a
-        cookie kept for this download alone. Transient failures are retried
-        from the start; a 401 (expired URL) is raised for the caller to read
-        the record again and retry with a fresh URL.
+        Follows FileMaker's cookie handshake with a cookie kept for this
+        download alone (see `_containers`). Transient failures are retried
+        from the start; a stale or refused URL is raised for the caller to
+        read the record again (`download_field` does).
         """
+        if not is_streamable(url):
+            self.observed.note(Observations.BY_REFERENCE)
+            raise ContainerStoredByReferenceError(
+                f"the container holds a file reference ({reference_kind(url)}), "
+                "not data FileMaker can send"
+            )
         for attempt in self._retrying():
             with attempt:
                 sink.seek(0)
                 sink.truncate()
-                return download_once(self._http, self.limiter, url, sink, max_bytes)
+                return download_once(self._http, self._streaming, url, sink, max_bytes)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    # -- plumbing --------------------------------------------------------------
-
-    def _db_path(self, suffix: str) -> str:
-        db = quote(self.database, safe="")
-        return f"/fmi/data/{self.api_version}/databases/{db}/{suffix}"
-
-    def _layout_path(self, layout: str, suffix: str = "") -> str:
-        path = self._db_path(f"layouts/{quote(layout, safe='')}")
-        return f"{path}/{suffix}" if suffix else path
-
-    def _retrying(self) -> tenacity.Retrying:
-        return tenacity.Retrying(
-            retry=tenacity.retry_if_exception(_is_transient),
-            stop=tenacity.stop_after_attempt(self.max_attempts),
-            wait=self._wait,
-            reraise=True,
-        )
-
-    def _wait(self, retry_state: tenacity.RetryCallState) -> float:
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
-        if isinstance(exc, ServerBusyError) and exc.retry_after is not None:
-            return min(exc.retry_after, 60.0)
-        return self._retry_wait(retry_state)
-
-    def _call(
-        self, method: str, path: str, *, authenticated: bool = True, **kwargs: Any
-    ) -> dict[str, Any]:
-        """A call retried on transient errors; re-login on 952 when authenticated."""
+    def container_size(self, url: str) -> int:
+        """A container's size in bytes, read from its answer's headers: the
+        handshake without the download (for estimates)."""
+        if not is_streamable(url):
+            raise ContainerStoredByReferenceError(
+                f"the container holds a file reference ({reference_kind(url)})"
+            )
         for attempt in self._retrying():
             with attempt:
-                if not authenticated:
-                    return self._send(method, path, **kwargs)
-                token = self._current_token()
-                try:
-                    return self._send(method, path, token=token, **kwargs)
-                except InvalidTokenError:
-                    self._relogin(stale=token)
-                    return self._send(method, path, token=self._token, **kwargs)
+                return measure_once(self._http, self._streaming, url)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _send(
+    def stream_needs_token(self, url: str) -> bool | None:
+        """Whether the streaming URL refuses a first request without the Data
+        API token and takes it with (None: refused either way; the URL is on
+        another host, so the token never goes there)."""
+        if not is_streamable(url):
+            return None
+        if origin_of(url) != self._streaming.origin:
+            return None
+        for attempt in self._retrying():
+            with attempt:
+                if first_hop(self._http, self._streaming, url, token=False) < 400:
+                    return False
+                with_token = first_hop(self._http, self._streaming, url, token=True)
+                return True if with_token < 400 else None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def download_field(
         self,
-        method: str,
-        path: str,
+        layout: str,
+        record_id: str,
+        field: str,
+        url: str,
+        sink: IO[bytes],
         *,
-        token: str | None = None,
-        json: Any = None,
-        params: dict[str, Any] | None = None,
-        auth: httpx.Auth | None = None,
-    ) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        url = self.base_url + path
-        with self.limiter.slot(), translated_transport_errors(self.base_url):
-            resp = self._http.request(
-                method, url, headers=headers, json=json, params=params, auth=auth
-            )
-        if token:
-            self._token_used_at = self._clock()
-        return self._parse(resp)
-
-    def _parse(self, resp: httpx.Response) -> dict[str, Any]:
-        try:
-            body = resp.json()
-            message = body["messages"][0]
-            code = int(message["code"])
-        except (ValueError, KeyError, IndexError, TypeError):
-            # Not FileMaker's JSON: the web server in front of it answered.
-            if resp.status_code in BUSY_STATUSES or resp.status_code >= 500:
-                self.limiter.on_overload()
-                raise ServerBusyError(
-                    f"FileMaker's web server answered HTTP {resp.status_code}",
-                    http_status=resp.status_code,
-                    retry_after=retry_after(resp),
-                ) from None
-            raise HTTPStatusError(
-                f"FileMaker answered HTTP {resp.status_code} without a Data API body",
-                http_status=resp.status_code,
-            ) from None
-        if code != 0:
-            error = filemaker_error(
-                code, str(message.get("message", "")), resp.status_code
-            )
-            if isinstance(error, TooManySessionsError):
-                self.limiter.on_overload()
-            if code == 10 and resp.status_code == 401:
-                error = AuthenticationError(code, error.fm_message, http_status=401)
-            raise error
-        self.limiter.on_success()
-        return body.get("response") or {}
-
-
-def _is_transient(exc: BaseException) -> bool:
-    # retry_if_exception_type(Transient) would do the same, but its signature
-    # wants exception classes and Transient is a mixin, not one.
-    return isinstance(exc, Transient)
-
-
-def _record(raw: dict[str, Any]) -> Record:
-    return Record(
-        record_id=str(raw["recordId"]),
-        mod_id=str(raw.get("modId", "")),
-        field_data=raw.get("fieldData", {}),
-    )
-
-
-def _records(body: dict[str, Any]) -> list[Record]:
-    return [_record(raw) for raw in body.get("data", [])]
-
-
-def _page(body: dict[str, Any]) -> Page:
-    info = body.get("dataInfo", {})
-    records = _records(body)
-    return Page(
-        records=records,
-        found_count=int(info.get("foundCount", len(records))),
-        total_count=int(info.get("totalRecordCount", len(records))),
-    )
+        max_bytes: int,
+    ) -> ContainerDownload:
+        """`download_container`, reading the record again for a fresh URL
+        (up to URL_REREADS times) when the URL is stale or refused."""
+        for reread in range(URL_REREADS + 1):
+            try:
+                return self.download_container(url, sink, max_bytes=max_bytes)
+            except ContainerUnauthorizedError:
+                if reread == URL_REREADS:
+                    raise
+                self.observed.note(Observations.URL_REREAD)
+                fresh = self.get_record(layout, record_id).field_data.get(field, "")
+                if not isinstance(fresh, str) or not fresh:
+                    raise
+                url = fresh
+        raise AssertionError("unreachable")  # pragma: no cover

@@ -12,11 +12,17 @@
     │   ├── RecordMissingError        101
     │   ├── FieldMissingError         102: a field is not on the layout
     │   ├── LayoutMissingError        105
+    │   ├── RecordInUseError [Transient]    301: someone has the record open
     │   ├── ModIdMismatchError        306: someone else changed the record
-    │   └── TooManySessionsError [Transient]  956 / 812: host at capacity
+    │   ├── TransferLimitError        953: the licence's outbound transfer is used up
+    │   ├── TooManySessionsError [Transient]  956 / 812: host at capacity
+    │   └── RequestRejectedError      960 (HTTP 400/415): the request was malformed
     └── ContainerError                a container download failed
-        ├── ContainerUnauthorizedError      401 from the streaming URL (expired URL)
-        └── ContainerTooLargeError          larger than the configured maximum
+        ├── ContainerUnauthorizedError      401/403/404 from the streaming URL
+        │   └── ContainerStaleURLError      a redirect without the session cookie
+        ├── ContainerTooLargeError          larger than the configured maximum
+        ├── ContainerStoredByReferenceError the value is a file path, not a URL
+        └── ContainerNotDataError [Transient]  a 200 with an HTML page, not the file
 
 `Transient` marks errors worth retrying with backoff; everything else is final
 for the call that raised it.
@@ -103,16 +109,47 @@ class TooManySessionsError(Transient, FileMakerError):
     """956 / 812: the host has no room for another session or request right now."""
 
 
+class RecordInUseError(Transient, FileMakerError):
+    """301: the record is open in another window (a user editing it); nothing
+    changed. Worth retrying after a pause, within the run."""
+
+
+class TransferLimitError(FileMakerError):
+    """953: the licence's annual outbound transfer (Data API and OData, pooled)
+    is used up. Nothing more can be read until the server's counter resets or
+    the allowance is raised: stop, saying how far the run got."""
+
+
+class RequestRejectedError(FileMakerError):
+    """960 (HTTP 400) or HTTP 415: the server refused the request as malformed
+    (an unknown key, a missing Content-Type). A bug, not worth retrying."""
+
+
 class ContainerError(DataAPIError):
     """A container could not be downloaded."""
 
 
 class ContainerUnauthorizedError(ContainerError):
-    """401 from the streaming URL: the URL expired; read the record again."""
+    """401/403/404 from the streaming URL: it expired; read the record again."""
+
+
+class ContainerStaleURLError(ContainerUnauthorizedError):
+    """The streaming URL redirected without a session cookie: it is stale
+    (fmrest-ruby: download again right after reading the record)."""
 
 
 class ContainerTooLargeError(ContainerError):
     """The container is larger than the configured maximum size."""
+
+
+class ContainerStoredByReferenceError(ContainerError):
+    """The container holds a file reference (file:, filewin:, ...), not data
+    FileMaker can stream: final, never retried."""
+
+
+class ContainerNotDataError(Transient, ContainerError):
+    """A 200 whose body is a web page (a proxy's or a login page), not the
+    container's bytes: retried, and never taken for the file."""
 
 
 _BY_CODE: dict[int, type[FileMakerError]] = {
@@ -122,9 +159,12 @@ _BY_CODE: dict[int, type[FileMakerError]] = {
     101: RecordMissingError,
     102: FieldMissingError,
     105: LayoutMissingError,
+    301: RecordInUseError,
     306: ModIdMismatchError,
+    953: TransferLimitError,
     956: TooManySessionsError,
     812: TooManySessionsError,
+    960: RequestRejectedError,
 }
 
 

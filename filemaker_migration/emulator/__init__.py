@@ -8,7 +8,9 @@
 
 Modules follow moto's split: ``routes`` (URL table), ``handlers`` and
 ``responses`` (HTTP in and out), ``backend``/``_sessions``/``store`` (state),
-``errors`` (FileMaker codes), ``faults`` (knobs), ``tls`` and ``server`` (HTTPS).
+``errors`` (FileMaker codes), ``faults`` (knobs), ``realserver`` and
+``streaming`` (what real servers do beyond the basics), ``tls`` and ``server``
+(HTTPS).
 """
 
 from filemaker_migration.emulator.app import EmulatorApp
@@ -17,6 +19,7 @@ from filemaker_migration.emulator.backend import Backend
 from filemaker_migration.emulator.config import EmulatorConfig
 from filemaker_migration.emulator.errors import FileMakerError
 from filemaker_migration.emulator.faults import FaultConfig
+from filemaker_migration.emulator.faults import strict_profile
 from filemaker_migration.emulator.responses import DroppedConnection
 from filemaker_migration.emulator.server import EmulatorServer
 from filemaker_migration.emulator.server import serve
@@ -31,4 +34,5 @@ __all__ = [
     "FileMakerError",
     "make_app",
     "serve",
+    "strict_profile",
 ]

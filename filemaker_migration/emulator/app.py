@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
 from collections.abc import Callable
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from werkzeug.exceptions import HTTPException
@@ -24,6 +26,8 @@ from filemaker_migration.emulator.errors import FileMakerError
 from filemaker_migration.emulator.errors import MethodNotSupported
 from filemaker_migration.emulator.errors import ResourceMissing
 from filemaker_migration.emulator.faults import FaultConfig
+from filemaker_migration.emulator.realserver import TransferLimitExceeded
+from filemaker_migration.emulator.realserver import UnsupportedMediaType
 from filemaker_migration.emulator.routes import HANDLERS
 from filemaker_migration.emulator.routes import STREAMING_ENDPOINTS
 from filemaker_migration.emulator.routes import URL_MAP
@@ -77,14 +81,54 @@ class EmulatorApp:
             return responses.error_response(MethodNotSupported())
         except HTTPException:
             return responses.error_response(ResourceMissing())
-        if endpoint not in STREAMING_ENDPOINTS and self.backend.faults.latency_ms > 0:
-            self.backend.sleep(self.backend.faults.latency_ms / 1000)
+        backend, faults = self.backend, self.backend.faults
+        streaming = endpoint in STREAMING_ENDPOINTS
+        # Whether this answer counts against the transfer allowance.
+        counted = not streaming or faults.transfer_counts_containers
         try:
-            response = HANDLERS[endpoint](self.backend, request, **args)
+            if faults.strict_validation:
+                _check_content_type(endpoint, request)
+            if counted and backend.meter.exhausted(faults.transfer_budget_bytes):
+                raise TransferLimitExceeded()
+            with self._gated(request):
+                if not streaming and faults.latency_ms > 0:
+                    backend.sleep(faults.latency_ms / 1000)
+                response = HANDLERS[endpoint](backend, request, **args)
         except FileMakerError as error:
             logger.debug("%s %s -> %s", request.method, request.path, error)
             return responses.error_response(error)
+        if counted:
+            backend.meter.add(_body_size(response))
         return response
+
+    def _gated(self, request: Request) -> AbstractContextManager[None]:
+        """One request at a time per token, when the knob says so."""
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if not self.backend.faults.one_request_per_token or scheme.lower() != "bearer":
+            return contextlib.nullcontext()
+        return self.backend.gate.hold(token.strip())
+
+
+_JSON_BODIES = frozenset({"login", "find", "create_record", "edit_record"})
+
+
+def _check_content_type(endpoint: str, request: Request) -> None:
+    """A body FileMaker must parse needs its Content-Type (HTTP 415)."""
+    wanted = (
+        "application/json"
+        if endpoint in _JSON_BODIES
+        else "multipart/form-data"
+        if endpoint == "upload_container"
+        else None
+    )
+    if wanted is not None and request.mimetype != wanted:
+        raise UnsupportedMediaType()
+
+
+def _body_size(response: Response) -> int:
+    if response.direct_passthrough:  # a streamed container
+        return int(response.headers.get("Content-Length", "0") or 0)
+    return len(response.get_data())
 
 
 def make_app(

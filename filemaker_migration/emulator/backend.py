@@ -10,11 +10,9 @@ Neither is held while sleeping or streaming. Session tokens live in
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +42,17 @@ from filemaker_migration.emulator.faults import FaultDice
 from filemaker_migration.emulator.find import parse_sort
 from filemaker_migration.emulator.find import run_find
 from filemaker_migration.emulator.find import sort_rows
+from filemaker_migration.emulator.realserver import Counters
+from filemaker_migration.emulator.realserver import LockTable
+from filemaker_migration.emulator.realserver import RecordInUse
+from filemaker_migration.emulator.realserver import TokenGate
+from filemaker_migration.emulator.realserver import TransferMeter
+from filemaker_migration.emulator.realserver import portal_data
+from filemaker_migration.emulator.realserver import reference_ids
+from filemaker_migration.emulator.realserver import reference_value
 from filemaker_migration.emulator.store import Store
 from filemaker_migration.emulator.store import StoredRecord
+from filemaker_migration.emulator.store import save_upload
 
 _ISO_INPUT = re.compile(r"^\s*\d{4}-")
 
@@ -95,6 +102,12 @@ class Backend:
         )
         self.md5 = Md5Cache()
         self.total_pacer = Pacer(lambda: self.faults.total_bytes_per_sec, clock, sleep)
+        # Real-server behaviours (see realserver.py), with what tests read back.
+        self.gate = TokenGate()
+        self.meter = TransferMeter()
+        self.locks = LockTable()
+        # portal_rows, stream_token_requests, stream_bodies, refused_...
+        self.seen = Counters()
 
     def close(self) -> None:
         self.store.close()
@@ -167,30 +180,48 @@ class Backend:
         host: str,
         *,
         iso: bool = False,
+        fresh: bool = True,
+        portals: list[str] | None = None,
+        portal_limit: int | None = None,
     ) -> dict[str, Any]:
-        """A record as the Data API returns it (``spec`` = response layout)."""
+        """A record as the Data API returns it (``spec`` = response layout).
+
+        ``fresh``: a read of this record alone (its URLs are never stale);
+        ``portals``: the portals asked for, None for every one."""
+        faults, rid = self.faults, record.record_id
+        nth = faults.stale_url_every_nth
+        stale = not fresh and nth > 0 and rid % nth == 0
+        by_reference = rid in reference_ids(faults.reference_records)
         field_data: dict[str, Any] = {}
         for field in spec.fields:
             stored = self.field_value(spec, record, field.name)
-            if field.result == "container":
-                field_data[field.name] = (
-                    self.containers.issue(
-                        f"{spec.table}\0{record.record_id}\0{field.name}",
-                        self.container_path(stored),
-                        host,
-                        self.config.database_folder,
-                    )
-                    if stored
-                    else ""
-                )
-            else:
+            if field.result != "container":
                 field_data[field.name] = values.render(field.result, stored, iso)
-        return {
+            elif not stored:
+                field_data[field.name] = ""
+            elif by_reference:
+                field_data[field.name] = reference_value(stored)
+            else:
+                field_data[field.name] = self.containers.issue(
+                    f"{spec.table}\0{rid}\0{field.name}",
+                    self.container_path(stored),
+                    host,
+                    self.config.database_folder,
+                    stale=stale,
+                )
+        rendered: dict[str, Any] = {
             "fieldData": field_data,
             "portalData": {},
-            "recordId": str(record.record_id),
+            "recordId": str(rid),
             "modId": str(record.mod_id),
         }
+        if faults.portal_rows > 0 and (portals is None or "Notes" in portals):
+            data, info = portal_data(
+                self.dataset.database, rid, faults.portal_rows, portal_limit
+            )
+            rendered["portalData"], rendered["portalDataInfo"] = data, info
+            self.seen.bump("portal_rows", len(data["Notes"]))
+        return rendered
 
     # -- reading ----------------------------------------------------------
 
@@ -285,6 +316,7 @@ class Backend:
         Raises:
             ModIdMismatch: ``mod_id`` given and not the current one (306).
             UnexpectedError: the fail_every_nth_patch knob fired (951).
+            RecordInUse: the record is open in a user's window (301).
         """
         spec = self.layout(layout)
         data = self._field_data(spec, field_data, iso)
@@ -297,6 +329,11 @@ class Backend:
             nth = self.faults.fail_every_nth_patch
             if nth and self._patches % nth == 0:
                 raise UnexpectedError()
+            faults = self.faults
+            if self.locks.refuses(
+                layout, rid, faults.locked_every_nth, faults.lock_refusals
+            ):
+                raise RecordInUse()
             if mod_id not in (None, "") and str(mod_id).strip() != str(record.mod_id):
                 raise ModIdMismatch()
             if not data:
@@ -332,16 +369,7 @@ class Backend:
             raise FieldMissing()
         if _record_id(record_id) not in self._records[layout]:
             raise RecordMissing()
-        uploads = self.state_dir / "uploads"
-        uploads.mkdir(parents=True, exist_ok=True)
-        target = uploads / f"{uuid.uuid4().hex}{Path(filename).suffix.lower()}"
-        partial = target.with_name(f".{target.name}.part")
-        with partial.open("wb") as fh:
-            while chunk := body.read(1024 * 1024):
-                fh.write(chunk)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(partial, target)
+        target = save_upload(self.state_dir / "uploads", filename, body)
         try:
             stored = str(target.relative_to(self.dataset.root))
         except ValueError:

@@ -67,17 +67,21 @@ class ContainerRegistry:
     def _mac(self, text: str) -> str:
         return hmac.new(self._secret, text.encode(), hashlib.sha256).hexdigest()
 
-    def issue(self, key: str, path: Path, host: str, folder: str) -> str:
-        """Register (or refresh) the object for ``key`` and return its URL."""
+    def issue(
+        self, key: str, path: Path, host: str, folder: str, *, stale: bool = False
+    ) -> str:
+        """Register (or refresh) the object for ``key`` and return its URL;
+        ``stale``: as if handed out longer ago than a URL lives."""
         token = self._mac(f"object\0{key}\0{path}").upper()
         extension = path.suffix.lstrip(".").lower()
+        issued_at = self._clock() - (self._lifetime() + 1 if stale else 0)
         # A plain dict assignment is atomic under the GIL: no lock needed.
         self._objects[token] = ContainerObject(
             token=token,
             path=path,
             extension=extension,
             cookie=self._mac(f"cookie\0{token}")[:40],
-            issued_at=self._clock(),
+            issued_at=issued_at,
         )
         name = f"{token}.{extension}" if extension else token
         return (

@@ -3,7 +3,6 @@ render the envelope. ``routes.py`` maps URLs to these names."""
 
 from __future__ import annotations
 
-import hmac
 import json
 from typing import Any
 
@@ -14,16 +13,15 @@ from filemaker_migration.dataset import LayoutSpec
 from filemaker_migration.emulator import responses
 from filemaker_migration.emulator.backend import Backend
 from filemaker_migration.emulator.backend import Page
-from filemaker_migration.emulator.containers import COOKIE_NAME
-from filemaker_migration.emulator.containers import STREAMING_PREFIX
-from filemaker_migration.emulator.containers import Pacer
-from filemaker_migration.emulator.containers import chunk_size
-from filemaker_migration.emulator.containers import content_type
-from filemaker_migration.emulator.containers import stream_file
 from filemaker_migration.emulator.errors import BadJson
 from filemaker_migration.emulator.errors import FieldMissing
 from filemaker_migration.emulator.errors import ParameterInvalid
 from filemaker_migration.emulator.errors import ParameterMissing
+from filemaker_migration.emulator.realserver import PORTAL
+from filemaker_migration.emulator.realserver import BadParameter
+from filemaker_migration.emulator.realserver import check_find_keys
+from filemaker_migration.emulator.realserver import portal_meta
+from filemaker_migration.emulator.realserver import portal_selection
 
 _FIELD_META_DEFAULTS = {
     "global": False,
@@ -52,15 +50,17 @@ def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def _positive_int(value: Any, default: int) -> int:
+def _positive_int(value: Any, default: int, strict: bool = False) -> int:
+    """A paging value; a bad one answers 960 (HTTP 400 under strict validation)."""
+    invalid = BadParameter if strict else ParameterInvalid
     if value is None or value == "":
         return default
     try:
         number = int(str(value).strip())
     except ValueError as exc:
-        raise ParameterInvalid() from exc
+        raise invalid() from exc
     if number < 1:
-        raise ParameterInvalid()
+        raise invalid()
     return number
 
 
@@ -78,13 +78,30 @@ def _found_set(
     request: Request,
     layout: str,
     page: Page,
-    response_layout: Any,
-    dateformats: Any,
+    options: Any,
+    *,
+    fresh: bool,
+    underscore: str = "_",
 ) -> Response:
+    """Render a page; ``options`` are the query args or the find's body
+    (portal paging keys: ``_limit.P`` in a query, ``limit.P`` in a body)."""
     spec: LayoutSpec = backend.layout(layout)
+    response_layout = options.get("layout.response")
     shown = backend.layout(response_layout) if response_layout else spec
+    strict = backend.faults.strict_validation
+    portals = portal_selection(options.get("portal"))
+    limit = options.get(f"{underscore}limit.{PORTAL}")
+    portal_limit = None if limit is None else _positive_int(limit, 50, strict)
     data = [
-        backend.render(shown, record, request.host, iso=_iso(dateformats))
+        backend.render(
+            shown,
+            record,
+            request.host,
+            iso=_iso(options.get("dateformats")),
+            fresh=fresh,
+            portals=portals,
+            portal_limit=portal_limit,
+        )
         for record in page.records
     ]
     info = responses.data_info(backend.dataset.database, spec, page)
@@ -159,8 +176,9 @@ def layout_metadata(
         }
         for field in spec.fields
     ]
+    portals = portal_meta() if backend.faults.portal_rows > 0 else {}
     return responses.envelope(
-        {"fieldMetaData": meta, "portalMetaData": {}, "valueLists": []}
+        {"fieldMetaData": meta, "portalMetaData": portals, "valueLists": []}
     )
 
 
@@ -172,20 +190,14 @@ def get_records(
 ) -> Response:
     _authenticated(backend, request, database)
     args = request.args
+    strict = backend.faults.strict_validation
     page = backend.get_range(
         layout,
-        _positive_int(args.get("_offset"), 1),
-        _positive_int(args.get("_limit"), 100),
+        _positive_int(args.get("_offset"), 1, strict),
+        _positive_int(args.get("_limit"), 100, strict),
         args.get("_sort"),
     )
-    return _found_set(
-        backend,
-        request,
-        layout,
-        page,
-        args.get("layout.response"),
-        args.get("dateformats"),
-    )
+    return _found_set(backend, request, layout, page, args, fresh=False)
 
 
 def get_record(
@@ -198,15 +210,7 @@ def get_record(
 ) -> Response:
     _authenticated(backend, request, database)
     page = backend.get_record(layout, record_id)
-    args = request.args
-    return _found_set(
-        backend,
-        request,
-        layout,
-        page,
-        args.get("layout.response"),
-        args.get("dateformats"),
-    )
+    return _found_set(backend, request, layout, page, request.args, fresh=True)
 
 
 def find(
@@ -214,21 +218,17 @@ def find(
 ) -> Response:
     _authenticated(backend, request, database)
     body = _json_body(request)
+    strict = backend.faults.strict_validation
+    if strict:
+        check_find_keys(body)
     page = backend.find(
         layout,
         body.get("query"),
-        _positive_int(body.get("offset"), 1),
-        _positive_int(body.get("limit"), 100),
+        _positive_int(body.get("offset"), 1, strict),
+        _positive_int(body.get("limit"), 100, strict),
         body.get("sort"),
     )
-    return _found_set(
-        backend,
-        request,
-        layout,
-        page,
-        body.get("layout.response"),
-        body.get("dateformats"),
-    )
+    return _found_set(backend, request, layout, page, body, fresh=False, underscore="")
 
 
 def create_record(
@@ -303,53 +303,3 @@ def upload_container(
             layout, record_id, field, upload.filename or "upload", upload.stream
         )
     return responses.envelope({"modId": str(record.mod_id)})
-
-
-# -- container streaming ---------------------------------------------------
-
-
-def stream_container(
-    backend: Backend, request: Request, folder: str, name: str
-) -> Response:
-    """The cookie handshake: 302 + per-object cookie, then 200 with the bytes.
-
-    The cookie's Path is /Streaming_SSL (not the object's path), so one
-    shared cookie jar holds one key at a time, as on a real server.
-    """
-    obj = backend.containers.lookup(name)
-    if obj is None or not obj.path.is_file():
-        return responses.unauthorized_stream()
-    cookie = request.cookies.get(COOKIE_NAME)
-    if cookie is None:
-        # UNCONFIRMED: the real Location may differ; clients resolve it
-        # against the original URL or repeat the original URL.
-        location = (
-            request.url if "Redirect" in request.args else request.url + "&Redirect"
-        )
-        redirect = Response(b"", status=302, headers={"Location": location})
-        redirect.set_cookie(
-            COOKIE_NAME, obj.cookie, path=STREAMING_PREFIX, httponly=True
-        )
-        return redirect
-    if not hmac.compare_digest(cookie.encode(), obj.cookie.encode()):
-        return responses.unauthorized_stream()
-    faults = backend.faults
-    if faults.container_ttfb_ms > 0:
-        backend.sleep(faults.container_ttfb_ms / 1000)
-    size = obj.path.stat().st_size
-    per_stream = Pacer(
-        lambda: faults.stream_bytes_per_sec, backend.clock, backend.sleep
-    )
-    body = stream_file(
-        obj.path,
-        per_stream,
-        backend.total_pacer,
-        chunk_size(faults.stream_bytes_per_sec, faults.total_bytes_per_sec),
-    )
-    return Response(
-        body,
-        status=200,
-        headers={"Content-Length": str(size)},
-        content_type=content_type(obj.extension),
-        direct_passthrough=True,
-    )

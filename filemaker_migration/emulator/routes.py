@@ -9,6 +9,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
 from filemaker_migration.emulator import handlers
+from filemaker_migration.emulator import streaming
 
 _DB = "/fmi/data/<any(v1, v2, vLatest):version>/databases/<database>"
 _LAYOUT = f"{_DB}/layouts/<layout>"
@@ -62,10 +63,14 @@ URL_MAP = Map(
     merge_slashes=False,
 )
 
-# Each handler takes (backend, request, **url_arguments).
-HANDLERS: dict[str, Callable[..., Response]] = {
-    rule.endpoint: getattr(handlers, rule.endpoint) for rule in URL_MAP.iter_rules()
-}
-
 STREAMING_ENDPOINTS = frozenset({"stream_container"})
 """Endpoints of the streaming service: no Data API latency knob."""
+
+# Each handler takes (backend, request, **url_arguments).
+HANDLERS: dict[str, Callable[..., Response]] = {
+    rule.endpoint: getattr(
+        streaming if rule.endpoint in STREAMING_ENDPOINTS else handlers,
+        rule.endpoint,
+    )
+    for rule in URL_MAP.iter_rules()
+}

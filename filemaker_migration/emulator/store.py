@@ -11,10 +11,13 @@ acknowledged write and never leaves a half-written state.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 from typing import Any
 
 from filemaker_migration.dataset import Dataset
@@ -142,3 +145,17 @@ class Store:
                 )
             ]
         )
+
+
+def save_upload(uploads: Path, filename: str, body: IO[bytes]) -> Path:
+    """Write an uploaded container file durably (fsync, then rename)."""
+    uploads.mkdir(parents=True, exist_ok=True)
+    target = uploads / f"{uuid.uuid4().hex}{Path(filename).suffix.lower()}"
+    partial = target.with_name(f".{target.name}.part")
+    with partial.open("wb") as fh:
+        while chunk := body.read(1024 * 1024):
+            fh.write(chunk)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(partial, target)
+    return target

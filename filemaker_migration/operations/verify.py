@@ -23,18 +23,12 @@ CSV and the verdict line are the command's business.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import json
 import tempfile
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import KW_ONLY
-from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
-from pathlib import Path
-from typing import Any
 
 from filemaker_migration.dataapi import DataAPIClient
 from filemaker_migration.dataapi import DataAPIError
@@ -45,6 +39,15 @@ from filemaker_migration.models import EXPORTED_STATES
 from filemaker_migration.models import ImageVersion
 from filemaker_migration.models import LedgerEntry
 from filemaker_migration.models import State
+from filemaker_migration.operations.findings import CHANGED_AFTER_EXPORT
+from filemaker_migration.operations.findings import DIFFERING
+from filemaker_migration.operations.findings import MATCHED
+from filemaker_migration.operations.findings import MISSING_IN_DATABASE
+from filemaker_migration.operations.findings import MISSING_IN_FILEMAKER
+from filemaker_migration.operations.findings import MISSING_IN_S3
+from filemaker_migration.operations.findings import ORPHANED
+from filemaker_migration.operations.findings import Finding
+from filemaker_migration.operations.findings import Verification
 from filemaker_migration.operations.records import iter_records
 from filemaker_migration.s3store import ObjectInfo
 from filemaker_migration.s3store import ObjectStore
@@ -52,93 +55,6 @@ from filemaker_migration.s3store import StoreError
 from filemaker_migration.targets import ImageRow
 from filemaker_migration.targets import Target
 from filemaker_migration.targets import get_target
-
-MISSING_IN_FILEMAKER = "missing_in_filemaker"
-MISSING_IN_DATABASE = "missing_in_database"
-MISSING_IN_S3 = "missing_in_s3"
-DIFFERING = "differing"
-ORPHANED = "orphaned"
-CHANGED_AFTER_EXPORT = "changed_after_export"
-MATCHED = "matched"
-CATEGORIES = (
-    MISSING_IN_FILEMAKER,
-    MISSING_IN_DATABASE,
-    MISSING_IN_S3,
-    DIFFERING,
-    ORPHANED,
-    CHANGED_AFTER_EXPORT,
-    MATCHED,
-)
-CSV_COLUMNS = ("category", "side", "record_id", "filemaker_id", "s3_key", "detail")
-
-
-@dataclass(frozen=True)
-class Finding:
-    category: str
-    side: str  # filemaker, database, s3 or "" (matched)
-    record_id: str = ""
-    filemaker_id: str = ""
-    s3_key: str = ""
-    detail: str = ""
-
-
-@dataclass
-class Verification:
-    deep: bool
-    findings: list[Finding] = field(default_factory=list)
-    exported_records: int = 0
-    objects: int = 0
-
-    @property
-    def counts(self) -> dict[str, int]:
-        counted = Counter(f.category for f in self.findings)
-        return {category: counted.get(category, 0) for category in CATEGORIES}
-
-    @property
-    def problems(self) -> list[Finding]:
-        return [f for f in self.findings if f.category != MATCHED]
-
-    @property
-    def clean(self) -> bool:
-        return not self.problems
-
-    def verdict(self) -> str:
-        counts = self.counts
-        if self.clean:
-            return (
-                f"CLEAN: {counts[MATCHED]} exported record(s) agree across "
-                f"FileMaker, the database and S3 ({self.objects} object(s)"
-                f"{', bytes re-read' if self.deep else ''})"
-            )
-        listed = ", ".join(
-            f"{counts[c]} {c.replace('_', ' ')}"
-            for c in CATEGORIES
-            if c != MATCHED and counts[c]
-        )
-        return f"DISAGREE: {listed}; {counts[MATCHED]} matched"
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "verdict": self.verdict(),
-            "clean": self.clean,
-            "deep": self.deep,
-            "exported_records": self.exported_records,
-            "objects": self.objects,
-            "counts": self.counts,
-            "findings": [asdict(f) for f in self.findings],
-        }
-
-    def write_json(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.as_json(), indent=2) + "\n")
-
-    def write_csv(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
-            writer.writeheader()
-            for finding in self.findings:
-                writer.writerow(asdict(finding))
 
 
 @dataclass
@@ -196,6 +112,7 @@ class Verifier:
                 result.findings.extend(findings)
         result.findings.extend(self._check_versions())
         result.findings.extend(self._orphans(entries))
+        result.filemaker_bytes = self.client.transfer.total
         return result
 
     # -- one exported record ---------------------------------------------------

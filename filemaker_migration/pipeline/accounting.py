@@ -49,6 +49,9 @@ class ImportResult:
     # One example cause per failure reason, for the console (no keys, no ids).
     causes: dict[str, str] = field(default_factory=dict)
     stopped_early: str = ""  # the cause, when the tripwire stopped the run
+    # FileMaker's 953: its transfer allowance ran out and the run stopped.
+    halted: str = ""
+    filemaker_bytes: int = 0  # received from FileMaker (Data API + containers)
     dry_run: bool = False
     limit: int | None = None  # --limit: a trial run
 

@@ -15,22 +15,32 @@ from filemaker_migration.pipeline.progress import Progress
 from filemaker_migration.pipeline.report import RecordOutcome
 from filemaker_migration.pipeline.report import ReportWriter
 from filemaker_migration.source import SourceRecord
+from filemaker_migration.source import record_notes as notes_for
 
 logger = logging.getLogger(__name__)
 
 EXPORTED = ("imported", "imported_unlinked")
 
 
+def with_notes(outcome: RecordOutcome, notes: list[dict[str, str]]) -> RecordOutcome:
+    """`outcome` with its notes; the first is its reason if it has none."""
+    outcome.notes = notes
+    if notes and not outcome.reason:
+        outcome.reason, outcome.detail = notes[0]["note"], notes[0]["detail"]
+    return outcome
+
+
 def outcome_of(
     src: SourceRecord, outcome: str, reason: str, detail: str
 ) -> RecordOutcome:
-    return RecordOutcome(
+    made = RecordOutcome(
         record_id=src.record_id,
         filemaker_id=src.filemaker_id or src.filemaker_id_raw[:64],
         outcome=outcome,
         reason=reason,
         detail=detail,
     )
+    return with_notes(made, notes_for(src.image_date_raw))
 
 
 def failure_of(
@@ -54,7 +64,7 @@ def error_text(exc: BaseException) -> str:
 
 
 def success_of(entry: LedgerEntry, *, batch_created: bool) -> RecordOutcome:
-    return RecordOutcome(
+    made = RecordOutcome(
         record_id=entry.record_id,
         filemaker_id=entry.filemaker_id,
         outcome="imported" if entry.image_ref else "imported_unlinked",
@@ -66,6 +76,8 @@ def success_of(entry: LedgerEntry, *, batch_created: bool) -> RecordOutcome:
         content_type=entry.content_type,
         batch_created=batch_created,
     )
+    notes = notes_for(entry.image_date_raw, entry.original_filename, entry.s3_key)
+    return with_notes(made, notes)
 
 
 class Outcomes:

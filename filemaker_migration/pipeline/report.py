@@ -33,6 +33,10 @@ class RecordOutcome:
     size: int = 0
     content_type: str = ""
     batch_created: bool = False
+    # What a person should know besides the outcome (outcomes.notes_for): an
+    # unreadable date, a name whose extension lies. The first is the reason
+    # of a record imported without one.
+    notes: list[dict[str, str]] = field(default_factory=list)
 
 
 class ReportWriter:

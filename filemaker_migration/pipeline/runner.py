@@ -24,10 +24,12 @@ from pathlib import Path
 from django.db import connections
 from django.utils import timezone
 
+from filemaker_migration import decode_budget
 from filemaker_migration import ledger
 from filemaker_migration.conf import FileMakerSettings
 from filemaker_migration.dataapi import DataAPIClient
 from filemaker_migration.dataapi import FieldMeta
+from filemaker_migration.dataapi import TransferLimitError
 from filemaker_migration.layout import layout_readiness
 from filemaker_migration.models import ImportRun
 from filemaker_migration.models import LedgerEntry
@@ -48,6 +50,7 @@ from filemaker_migration.pipeline.sinks import LedgerSink
 from filemaker_migration.pipeline.sinks import PredictingSink
 from filemaker_migration.pipeline.sinks import Sink
 from filemaker_migration.pipeline.sinks import Work
+from filemaker_migration.pipeline.stages import TRANSFER_LIMIT
 from filemaker_migration.pipeline.stages import Chooser
 from filemaker_migration.pipeline.stages import Committer
 from filemaker_migration.pipeline.stages import Pager
@@ -90,6 +93,7 @@ class ImportRunner:
         self.budget = Budget(options.limit)
         self.tripwire = Tripwire()
         self.stop = threading.Event()
+        self.halted = ""  # FileMaker's 953: why the run stopped
         self.run: ImportRun | None = None
         self.layout_fields: dict[str, FieldMeta] = {}
 
@@ -97,6 +101,9 @@ class ImportRunner:
 
     def execute(self) -> ImportResult:
         started = time.monotonic()
+        # One budget for the whole process: every worker's decode reserves
+        # from it (decode_budget.py), so it is set before any worker starts.
+        decode_budget.set_up_process(self.fm.decode_budget_megapixels)
         lock = None
         sink: Sink = PredictingSink()
         if not self.options.dry_run:
@@ -113,9 +120,13 @@ class ImportRunner:
         status = str(RunStatus.INTERRUPTED)
         try:
             self._check_layout()
-            if isinstance(sink, LedgerSink):
-                self._finish_marked_entries(sink, outcomes)
-            self._process_all(sink, outcomes)
+            try:
+                if isinstance(sink, LedgerSink):
+                    self._finish_marked_entries(sink, outcomes)
+                self._process_all(sink, outcomes)
+            except TransferLimitError as exc:
+                # Met while paging: the records taken up were finished.
+                self._halt(str(exc))
             failed = outcomes.tally.outcomes["failed"]
             status = str(RunStatus.FAILED if failed else RunStatus.COMPLETED)
         finally:
@@ -279,9 +290,16 @@ class ImportRunner:
         if outcome is None:
             return  # handed on to the next stage
         outcomes.finish(outcome)
+        if outcome.reason == TRANSFER_LIMIT:
+            self._halt(outcome.detail)
         if self.tripwire.observe(outcome):
             # Paging stops; the records already taken up are finished.
             self.stop.set()
+
+    def _halt(self, cause: str) -> None:
+        """FileMaker's transfer allowance is used up: take up no more records."""
+        self.halted = self.halted or cause
+        self.stop.set()
 
     # -- the end ---------------------------------------------------------------
 
@@ -295,6 +313,7 @@ class ImportRunner:
                 "status": status,
                 "options": self.options.as_json(),
                 "layout": self.fm.layout,
+                "decode_budget_megapixels": self.fm.decode_budget_megapixels,
                 "finished_at": timezone.now().isoformat(timespec="seconds"),
                 "seconds": round(seconds, 3),
             },
@@ -304,6 +323,9 @@ class ImportRunner:
             "batches_created": tally.batches,
             "bytes": tally.bytes,
             "stopped_early": self.tripwire.cause,
+            "halted": self.halted,
+            # What this run received from FileMaker (its transfer allowance).
+            "filemaker_transfer": self.client.transfer.as_dict(),
         }
         path = outcomes.report.finish(header)
         if self.run is not None:
@@ -325,6 +347,8 @@ class ImportRunner:
             reasons=dict(tally.reasons),
             causes=dict(tally.causes),
             stopped_early=self.tripwire.cause,
+            halted=self.halted,
+            filemaker_bytes=self.client.transfer.total,
             dry_run=self.options.dry_run,
             limit=self.options.limit,
         )

@@ -9,15 +9,19 @@ replace a full-size one because the network hiccupped.
 from __future__ import annotations
 
 import tempfile
+from contextlib import ExitStack
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 from typing import BinaryIO
 
+from filemaker_migration import decode_budget
 from filemaker_migration.dataapi import ContainerDownload
 from filemaker_migration.dataapi import ContainerTooLargeError
-from filemaker_migration.dataapi import ContainerUnauthorizedError
 from filemaker_migration.dataapi import DataAPIClient
+from filemaker_migration.dataapi import is_streamable
+from filemaker_migration.dataapi import reference_kind
+from filemaker_migration.decode_budget import OVER_BUDGET
 from filemaker_migration.derivatives import DISPLAY_PX
 from filemaker_migration.derivatives import THUMBNAIL_PX
 from filemaker_migration.derivatives import Derivatives
@@ -31,6 +35,8 @@ from filemaker_migration.source import SourceRecord
 
 # Bytes kept in memory per download before spilling to a temporary file.
 SPOOL_BYTES = 4 * 1024 * 1024
+# A container holding a file path instead of data (a skip, final).
+STORED_BY_REFERENCE = "stored_by_reference"
 
 
 class NoUsableImageError(Exception):
@@ -71,18 +77,24 @@ def check_body(
     """Check that `body` is a usable image; for the gallery, make its JPEGs too.
 
     For the gallery the check decodes at the scale the JPEGs need and they are
-    made from those pixels: one decode serves both.
+    made from those pixels: one decode serves both. The pixels are reserved
+    from the process's decode budget until they are dropped; a picture that
+    alone costs more is passed over (`over_decode_budget`, decode_budget.py).
     """
-    if not for_gallery:
-        info, _pixels = decode_image(body)
-        return info, None
-    ready = display_ready(body)
-    info, pixels = decode_image(body, long_side=THUMBNAIL_PX if ready else DISPLAY_PX)
-    if pixels is None:
+    ready = for_gallery and display_ready(body)
+    box = (THUMBNAIL_PX if ready else DISPLAY_PX) if for_gallery else None
+    made = None
+    with ExitStack() as held:
+        admit = decode_budget.shared().admitter(held, box=box)
+        info, pixels = decode_image(body, long_side=box, admit=admit)
+        if for_gallery and pixels is not None:
+            made = derivatives_of(pixels, include_display=not ready)
+        # Dropped, not closed (see decode_image), before the budget is given back.
+        del pixels
+    if for_gallery and made is None:
         # A type the check cannot decode here (HEIC): Pillow says why.
-        return info, derivatives_for(body)
-    # The pixels are dropped on return, not closed (see decode_image).
-    return info, derivatives_of(pixels, include_display=not ready)
+        made = derivatives_for(body)
+    return info, made
 
 
 def choose_container(
@@ -105,6 +117,17 @@ def choose_container(
             "no_container", "every container field is empty", tried
         )
     for name, url in src.containers:
+        if not is_streamable(url):
+            # Stored by reference: FileMaker holds a path, not the picture.
+            # Final, and never a smaller size in its place.
+            tried.append({"field": name, "result": STORED_BY_REFERENCE})
+            raise NoUsableImageError(
+                STORED_BY_REFERENCE,
+                f"{name} is stored by reference ({reference_kind(url)}): FileMaker "
+                "holds a path to a file, not the picture; embed it in FileMaker "
+                "and run again",
+                tried,
+            )
         body = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
         try:
             download = _download(client, layout, src, name, url, body, max_bytes)
@@ -126,6 +149,8 @@ def choose_container(
         except InvalidImageError as exc:
             body.close()
             tried.append({"field": name, "result": exc.reason, "size": download.size})
+            if exc.reason == OVER_BUDGET:
+                tried[-1]["detail"] = exc.detail  # names its size
             continue
         except BaseException:
             body.close()
@@ -139,6 +164,10 @@ def choose_container(
             tried=tried,
             derivatives=derivatives,
         )
+    over_budget = [t["detail"] for t in tried if t["result"] == OVER_BUDGET]
+    if over_budget:
+        # Readable, perhaps, with a larger budget: say so, not "no image".
+        raise NoUsableImageError(OVER_BUDGET, over_budget[0], tried)
     raise NoUsableImageError(
         "no_valid_image", "no container field holds a readable image", tried
     )
@@ -153,11 +182,7 @@ def _download(
     body: BinaryIO,
     max_bytes: int,
 ) -> ContainerDownload:
-    try:
-        return client.download_container(url, body, max_bytes=max_bytes)
-    except ContainerUnauthorizedError:
-        # Streaming URLs expire; read the record again for a fresh one, once.
-        fresh = client.get_record(layout, src.record_id).field_data.get(name, "")
-        if not fresh:
-            raise
-        return client.download_container(fresh, body, max_bytes=max_bytes)
+    # A stale or refused URL: the record is read again for a fresh one.
+    return client.download_field(
+        layout, src.record_id, name, url, body, max_bytes=max_bytes
+    )

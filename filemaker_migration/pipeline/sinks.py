@@ -24,10 +24,12 @@ from filemaker_migration.crashpoints import crashpoint
 from filemaker_migration.models import ImportRun
 from filemaker_migration.models import LedgerEntry
 from filemaker_migration.pipeline.outcomes import outcome_of
+from filemaker_migration.pipeline.outcomes import with_notes
 from filemaker_migration.pipeline.persist import known_batch
 from filemaker_migration.pipeline.report import RecordOutcome
 from filemaker_migration.pipeline.select import Chosen
 from filemaker_migration.source import SourceRecord
+from filemaker_migration.source import record_notes
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,8 @@ class LedgerSink:
         entry = ledger.register(src, self.run, previous)
         ledger.record_skipped(entry, reason=reason, detail=detail, fields_tried=[])
 
-    def planned(self, src: SourceRecord) -> bool:
-        return False  # the ledger's holders say which record holds an id
+    def planned(self, src: SourceRecord) -> str | None:
+        return None  # the ledger's holders say which record holds an id
 
     def claim(self, src: SourceRecord) -> None:
         pass  # registering the record is its claim
@@ -98,7 +100,7 @@ class LedgerSink:
 
 class PredictingSink:
     def __init__(self) -> None:
-        self._ids: set[str] = set()  # by the producer alone
+        self._ids: dict[str, str] = {}  # id -> record id, by the producer alone
         self._batches: set[tuple[str, dt.date | None]] = set()  # by fetchers
         self._lock = threading.Lock()
 
@@ -108,13 +110,14 @@ class PredictingSink:
     def settle(self, src: SourceRecord, reason: str, detail: str) -> None:
         pass
 
-    def planned(self, src: SourceRecord) -> bool:
-        """Another record of this dry run holds the id already."""
-        return src.filemaker_id in self._ids
+    def planned(self, src: SourceRecord) -> str | None:
+        """The record of this dry run that holds the id already, if another."""
+        holder = self._ids.get(src.filemaker_id or "")
+        return holder if holder != src.record_id else None
 
     def claim(self, src: SourceRecord) -> None:
         assert src.filemaker_id is not None
-        self._ids.add(src.filemaker_id)
+        self._ids[src.filemaker_id] = src.record_id
 
     def needs_download(self, work: Work) -> bool:
         return True
@@ -162,7 +165,9 @@ class PredictingSink:
         outcome.size = chosen.download.size
         outcome.content_type = chosen.info.type.content_type
         outcome.batch_created = batch_created
-        return outcome
+        # As success_of notes them for the real run, from the same facts.
+        notes = record_notes(src.image_date_raw, src.original_filename, key)
+        return with_notes(outcome, notes)
 
 
 Sink = LedgerSink | PredictingSink

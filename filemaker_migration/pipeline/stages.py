@@ -31,6 +31,7 @@ from filemaker_migration.crashpoints import crashpoint
 from filemaker_migration.dataapi import DataAPIClient
 from filemaker_migration.dataapi import DataAPIError
 from filemaker_migration.dataapi import FieldMeta
+from filemaker_migration.dataapi import TransferLimitError
 from filemaker_migration.derivative_store import store_made
 from filemaker_migration.fields import ImageFields
 from filemaker_migration.models import LedgerEntry
@@ -69,9 +70,27 @@ def object_key(prefix: str, src: SourceRecord, patient: str | None, ext: str) ->
     return keys.linked_key(prefix, patient, src.image_date, src.filemaker_id, ext)
 
 
+def duplicate_detail(first: str) -> str:
+    return (
+        f"FileMaker record {first} has the same id and holds it; give this "
+        "record an id of its own in FileMaker, then run the import again "
+        "(README, Duplicate FileMaker ids)"
+    )
+
+
+def _record_order(record_id: str) -> tuple[int, str]:
+    return (int(record_id) if record_id.isdigit() else 0, record_id)
+
+
+# A record that met FileMaker's 953 (transfer allowance used up): the run stops.
+TRANSFER_LIMIT = "filemaker_transfer_limit"
+
+
 def fail(
     sink: Sink, work: Work, reason: str, exc: BaseException, tried: list | None = None
 ) -> RecordOutcome:
+    if isinstance(exc, TransferLimitError):
+        reason = TRANSFER_LIMIT
     sink.failed(work, reason, error_text(exc), tried)
     return failure_of(work.src, reason, exc, tried)
 
@@ -147,7 +166,7 @@ class Pager:
             previous is not None
             and previous.state == State.SKIPPED
             and previous.mod_id == src.mod_id
-            and previous.reason != ledger.DUPLICATE_ID
+            and previous.reason not in ledger.RECHECKED_SKIPS
         ):
             # Unchanged since it was found to hold no usable image: say so again
             # without downloading it again (a second run changes nothing).
@@ -155,10 +174,13 @@ class Pager:
             self.outcomes.finish(outcome_of(src, "skipped", previous.reason, detail))
             return True
         claimed = holders.setdefault(src.filemaker_id, set())
-        if claimed - {src.record_id} or self.sink.planned(src):
-            self._settle(
-                src, ledger.DUPLICATE_ID, "another FileMaker record has the same id"
-            )
+        first = self.sink.planned(src) or min(
+            claimed - {src.record_id}, key=_record_order, default=None
+        )
+        if first is not None:
+            # Parked, not lost: looked at again on every run (RECHECKED_SKIPS),
+            # so once this record has an id of its own it is imported.
+            self._settle(src, ledger.DUPLICATE_ID, duplicate_detail(first))
             return True
         # This record holds the id from now on: for the rest of the page and
         # the rest of the run.

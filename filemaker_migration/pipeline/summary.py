@@ -67,6 +67,13 @@ def format_summary(
             f"  STOPPED EARLY: the first records all failed the same way at the "
             f"destination, {result.stopped_early}; fix that, then run again"
         )
+    # FileMaker's licence caps what the Data API sends (error 953 beyond it).
+    lines.append(f"  received from FileMaker: {result.filemaker_bytes / 1e6:,.1f} MB")
+    if result.halted:
+        lines.append(
+            "  STOPPED: FileMaker's Data API transfer allowance is used up "
+            "(error 953); the records not taken up wait for the next run"
+        )
     lines.append(f"  report: {result.report_path}")
     lines.append(f"Next: {next_step(result)}")
     return "\n".join(lines)
@@ -74,6 +81,11 @@ def format_summary(
 
 def next_step(result: ImportResult) -> str:
     """The run book's next step after this run (README.md, Run book)."""
+    if result.halted:
+        return (
+            "check the transfer allowance in FileMaker's Admin Console, then "
+            "run the import again once it allows (it continues where it stopped)."
+        )
     if result.stopped_early:
         return "fix the destination named above and run the import again."
     if result.dry_run:

@@ -113,3 +113,23 @@ def test_the_cycle_finder_finds_a_planted_cycle():
     graph = package_graph()
     graph.setdefault("dataapi", set()).add("pipeline")
     assert find_cycle(graph)
+
+
+def test_packages_are_entered_through_their_public_surface():
+    """Code outside a subpackage imports what its __init__ exports (__all__),
+    never a module inside it."""
+    reaching_in = []
+    for path in modules():
+        dotted = ".".join(("filemaker_migration", *path.relative_to(PACKAGE).parts))
+        own = package_of(dotted.removesuffix(".py"))
+        for name in imported_names(path):
+            parts = name.split(".")
+            if (
+                len(parts) > 2
+                and parts[0] == "filemaker_migration"
+                and (PACKAGE / parts[1]).is_dir()
+                and parts[1] != own
+                and (PACKAGE / parts[1] / f"{parts[2]}.py").exists()
+            ):
+                reaching_in.append(f"{path.relative_to(PACKAGE)} -> {name}")
+    assert sorted(set(reaching_in)) == []

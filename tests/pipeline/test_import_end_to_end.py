@@ -17,6 +17,9 @@ from filemaker_migration.models import LedgerEntry
 from filemaker_migration.models import VisitBatch
 from tests.clinic_rows import batch_rows
 from tests.clinic_rows import image_rows
+from tests.conftest import STRICT
+from tests.conftest import assert_strict_server_met
+from tests.conftest import use_profile
 from tests.pipeline.checks import assert_clean_end_state
 from tests.pipeline.checks import expected_records
 from tests.pipeline.checks import filemaker_records
@@ -44,12 +47,25 @@ def report_of(output: str) -> dict:
     return json.loads(Path(path).read_text())
 
 
-@pytest.mark.parametrize("workers", ["1", "16"])
-def test_import_everything_matches_the_oracle(migration_env, emulator, workers):
+@pytest.mark.parametrize(
+    ("workers", "profile"),
+    [
+        pytest.param("1", None, id="1"),
+        pytest.param("16", None, id="16"),
+        # Everything a real server does at once (issue #14).
+        pytest.param("16", STRICT, id="16-strict-server"),
+    ],
+)
+def test_import_everything_matches_the_oracle(
+    migration_env, emulator, workers, profile
+):
     import_patients()
+    use_profile(emulator, profile)
     output = run_import("--workers", workers, "--page-size", "7")
 
     assert_clean_end_state(emulator.dataset, migration_env)
+    if profile == STRICT:
+        assert_strict_server_met(emulator)
     report = report_of(output)
     expected = expected_records(emulator.dataset)
     totals = report["totals"]

@@ -26,6 +26,9 @@ from django.db import connection
 
 from filemaker_migration.crashpoints import POINTS
 from filemaker_migration.models import RunLock
+from tests.conftest import STRICT
+from tests.conftest import assert_strict_server_met
+from tests.conftest import use_profile
 from tests.pipeline.checks import assert_clean_end_state
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -122,6 +125,24 @@ def test_killed_import_resumes_long(settings, migration_env, emulator, seed):
     _prepare(settings, migration_env)
     crash_then_resume(settings, seed)
     assert_clean_end_state(emulator.dataset, migration_env)
+
+
+# Three kill points across the stages, against everything a real server does
+# at once (issue #14): stale URLs, token-protected streaming, one request at a
+# time per session, locked records, web pages in place of files, portals.
+STRICT_KILL_POINTS = ("after_download:17", "after_upload:29", "after_mark:41")
+
+
+def test_killed_import_resumes_under_the_strict_server(
+    settings, migration_env, emulator
+):
+    _prepare(settings, migration_env)
+    use_profile(emulator, STRICT)
+    for point in STRICT_KILL_POINTS:
+        assert run_child(settings, crash_at=point) == -signal.SIGKILL, point
+    assert run_child(settings) == 0
+    assert_clean_end_state(emulator.dataset, migration_env)
+    assert_strict_server_met(emulator)
 
 
 def test_a_killed_run_really_died_at_its_kill_point(settings, migration_env, emulator):

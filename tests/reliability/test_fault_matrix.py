@@ -28,8 +28,10 @@ from filemaker_migration import keys
 from filemaker_migration.conf import FileMakerSettings
 from filemaker_migration.conf import object_store
 from filemaker_migration.models import LedgerEntry
+from tests.conftest import STRICT
 from tests.conftest import point_settings_at
 from tests.conftest import start_emulator
+from tests.conftest import use_profile
 from tests.pipeline.checks import assert_clean_end_state
 from tests.pipeline.checks import expected_records
 from tests.pipeline.checks import filemaker_records
@@ -52,12 +54,16 @@ def patients(migration_env):
 # -- FileMaker --------------------------------------------------------------
 
 
+@pytest.mark.parametrize("profile", [None, STRICT], ids=["quiet", "strict-server"])
 def test_503_bursts_with_retry_after_are_ridden_out(
-    migration_env, emulator, patients, settings
+    migration_env, emulator, patients, settings, profile
 ):
     # A download is two requests (302, then 200), so one attempt fails with
     # probability ~0.1; six attempts make a lasting failure ~1e-6 per image.
+    # Under the strict-server profile (issue #14) the same bursts meet stale
+    # URLs, locked records and the rest of what a real server does.
     settings.FILEMAKER = {**settings.FILEMAKER, "MAX_ATTEMPTS": 6}
+    use_profile(emulator, profile)
     emulator.faults.seed = 21
     emulator.faults.http_503_probability = 0.05
     emulator.faults.retry_after_seconds = 0

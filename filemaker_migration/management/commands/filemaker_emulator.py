@@ -1,7 +1,8 @@
 """Serve the FileMaker Data API emulator over HTTPS for manual and demo runs.
 
     python manage.py filemaker_emulator --dataset DIR [--host H] [--port N]
-        [--latency-ms N] [--drop-probability P] ...  (one flag per FaultConfig knob)
+        [--strict] [--latency-ms N] [--drop-probability P] ...
+        (one flag per FaultConfig knob; --strict starts from strict_profile())
 
 Prints ``URL https://...`` and ``CA_BUNDLE /path/ca.pem`` lines (flushed) so
 scripts can start it with ``--port 0`` and read where it listens.
@@ -24,12 +25,23 @@ from filemaker_migration.emulator import EmulatorConfig
 from filemaker_migration.emulator import EmulatorServer
 from filemaker_migration.emulator import FaultConfig
 from filemaker_migration.emulator import serve
+from filemaker_migration.emulator import strict_profile
 from filemaker_migration.emulator.faults import field_docs
 
 
-def _knob_type(name: str, default: Any) -> type:
+def _flag(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(text)
+
+
+def _knob_type(name: str, default: Any) -> Any:
     if name == "seed":
         return int
+    if isinstance(default, bool):
+        return _flag
     return type(default)
 
 
@@ -54,14 +66,21 @@ class Command(BaseCommand):
             type=Path,
             help="where FileMaker's edits are kept (default DIR/state)",
         )
+        parser.add_argument(
+            "--strict",
+            action="store_true",
+            help="behave as a real FileMaker Server does (strict_profile(): stale "
+            "URLs, token-protected streaming, one request per session at a time, "
+            "record locks, portals, request validation); knobs below override",
+        )
         docs = field_docs()
         for knob in fields(FaultConfig):
             parser.add_argument(
                 f"--{knob.name.replace('_', '-')}",
                 dest=knob.name,
                 type=_knob_type(knob.name, knob.default),
-                default=knob.default,
-                help=docs.get(knob.name, ""),
+                default=None,
+                help=f"{docs.get(knob.name, '')} (default {knob.default!r})",
             )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -69,7 +88,12 @@ class Command(BaseCommand):
             dataset = load_dataset(options["dataset"])
         except DatasetError as exc:
             raise CommandError(str(exc)) from exc
-        faults = FaultConfig(**{k.name: options[k.name] for k in fields(FaultConfig)})
+        given = {
+            k.name: options[k.name]
+            for k in fields(FaultConfig)
+            if options[k.name] is not None
+        }
+        faults = strict_profile(**given) if options["strict"] else FaultConfig(**given)
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())

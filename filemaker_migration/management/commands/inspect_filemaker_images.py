@@ -59,7 +59,8 @@ def format_discovery(d: Discovery) -> str:
         f"records                    {d.records}",
         f"already exported           {d.exported}",
         f"no container at all        {d.no_container} ({share})",
-        f"date missing               {d.date_missing}",
+        f"date empty                 {d.date_empty}",
+        f"date not a date            {d.date_unreadable}",
         f"id not a UUID              {d.invalid_id}",
         f"contacts not among patients {d.contacts_missing} "
         f"({d.records_contact_missing} record(s))",
@@ -70,4 +71,15 @@ def format_discovery(d: Discovery) -> str:
     for name, count in d.container_filled.items():
         pct = count / d.records if d.records else 0.0
         lines.append(f"  {count:>6}  {pct:6.1%}  {name}")
+    by_reference = {n: c for n, c in d.container_by_reference.items() if c}
+    if by_reference:
+        lines.append(
+            "containers stored by reference (a file path, not data FileMaker "
+            "can send; the import skips these records: embed the files first):"
+        )
+        lines += [f"  {count:>6}  {name}" for name, count in by_reference.items()]
+        lines.append(
+            f"  {d.records_by_reference:>6}  record(s) whose best container is one"
+        )
+    lines.append(d.transfer.describe())
     return "\n".join(lines)

@@ -45,6 +45,8 @@ class Command(BaseCommand):
                     f"dimensions    {size}",
                     f"sha256        {found.sha256}",
                     *(f"passed over   {t['field']}: {t['result']}" for t in passed),
+                    "server behaviours met (docs/filemaker-integration.md):",
+                    *(f"  {name}: {what}" for name, what in found.behaviours),
                 ]
             )
         )

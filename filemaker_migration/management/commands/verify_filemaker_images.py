@@ -51,6 +51,10 @@ class Command(BaseCommand):
             self.stdout.write(f"{f.category:<22} {f.side:<9} {where}: {f.detail}")
         if len(result.problems) > SHOWN:
             self.stdout.write(f"... and {len(result.problems) - SHOWN} more")
+        # FileMaker's licence caps what the Data API sends (error 953 beyond).
+        self.stdout.write(
+            f"received from FileMaker: {result.filemaker_bytes / 1e6:,.1f} MB"
+        )
         if not result.clean:
             raise CommandError(result.verdict())
         self.stdout.write(self.style.SUCCESS(result.verdict()))
