@@ -18,9 +18,16 @@ fi
 
 # The migration's own suites run twice: against the reference clinic's models
 # (config.settings) and against a clinic app of another shape through the
-# configurable target (tests/generic_clinic). Gallery, API and browser tests
+# configurable target (tests/generic_clinic): the oracle, failures, crash
+# resume and the operations. Gallery, API and browser tests
 # are the reference clinic's own and run once.
-GENERIC_SUITES=(tests/pipeline tests/operations tests/reliability tests/generic_clinic tests/units)
+GENERIC_SUITES=(
+    tests/pipeline/test_import_end_to_end.py  # the oracle, 1 and 16 workers, rerun, --limit, --dry-run
+    tests/pipeline/test_failures.py           # S3, database and FileMaker refusing, then a rerun
+    tests/reliability/test_crash_resume.py    # kill points and resume
+    tests/operations                           # relink, rollback, refresh, verify and its planted faults
+    tests/units tests/generic_clinic
+)
 both_targets() {
     echo "== pytest on $1: the reference clinic"
     "$BIN/pytest" "${@:2}"
