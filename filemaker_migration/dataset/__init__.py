@@ -12,15 +12,25 @@ from filemaker_migration.dataset.format import Dataset
 from filemaker_migration.dataset.format import DatasetError
 from filemaker_migration.dataset.format import FieldSpec
 from filemaker_migration.dataset.format import LayoutSpec
+from filemaker_migration.dataset.format import atomic_write_text
 from filemaker_migration.dataset.format import load_dataset
 from filemaker_migration.dataset.format import write_dataset_json
+from filemaker_migration.dataset.generate import DEFAULT_IMAGES
+from filemaker_migration.dataset.generate import DEFAULT_SEED
+from filemaker_migration.dataset.generate import GenerateError
+from filemaker_migration.dataset.generate import generate_dataset
 
 __all__ = [
+    "DEFAULT_IMAGES",
+    "DEFAULT_SEED",
     "FIELD_RESULTS",
     "Dataset",
     "DatasetError",
     "FieldSpec",
+    "GenerateError",
     "LayoutSpec",
+    "atomic_write_text",
+    "generate_dataset",
     "load_dataset",
     "write_dataset_json",
 ]

@@ -19,6 +19,7 @@ from filemaker_migration.emulator.backend import Backend
 from filemaker_migration.emulator.config import EmulatorConfig
 from filemaker_migration.emulator.errors import FileMakerError
 from filemaker_migration.emulator.faults import FaultConfig
+from filemaker_migration.emulator.faults import field_docs
 from filemaker_migration.emulator.faults import strict_profile
 from filemaker_migration.emulator.responses import DroppedConnection
 from filemaker_migration.emulator.server import EmulatorServer
@@ -32,6 +33,7 @@ __all__ = [
     "EmulatorServer",
     "FaultConfig",
     "FileMakerError",
+    "field_docs",
     "make_app",
     "serve",
     "strict_profile",

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.oid import NameOID
 
-from filemaker_migration.dataset.format import atomic_write_text
+from filemaker_migration.dataset import atomic_write_text
 
 DEFAULT_HOSTS = ("127.0.0.1", "localhost", "::1")
 _UNSPECIFIED = {"0.0.0.0", "::", ""}

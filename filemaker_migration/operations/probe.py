@@ -17,9 +17,9 @@ from filemaker_migration.dataapi import DataAPIError
 from filemaker_migration.dataapi import Observations
 from filemaker_migration.fields import ImageFields
 from filemaker_migration.operations.records import iter_records
-from filemaker_migration.pipeline.select import ChecksumMismatchError
-from filemaker_migration.pipeline.select import NoUsableImageError
-from filemaker_migration.pipeline.select import choose_container
+from filemaker_migration.pipeline import ChecksumMismatchError
+from filemaker_migration.pipeline import NoUsableImageError
+from filemaker_migration.pipeline import choose_container
 from filemaker_migration.source import SourceRecord
 from filemaker_migration.source import parse_record
 

@@ -24,9 +24,9 @@ from filemaker_migration.dataset import load_dataset
 from filemaker_migration.emulator import EmulatorConfig
 from filemaker_migration.emulator import EmulatorServer
 from filemaker_migration.emulator import FaultConfig
+from filemaker_migration.emulator import field_docs
 from filemaker_migration.emulator import serve
 from filemaker_migration.emulator import strict_profile
-from filemaker_migration.emulator.faults import field_docs
 
 
 def _flag(text: str) -> bool:

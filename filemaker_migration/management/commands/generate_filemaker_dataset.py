@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from django.core.management.base import CommandError
 
-from filemaker_migration.dataset.generate import DEFAULT_IMAGES
-from filemaker_migration.dataset.generate import DEFAULT_SEED
-from filemaker_migration.dataset.generate import GenerateError
-from filemaker_migration.dataset.generate import generate_dataset
+from filemaker_migration.dataset import DEFAULT_IMAGES
+from filemaker_migration.dataset import DEFAULT_SEED
+from filemaker_migration.dataset import GenerateError
+from filemaker_migration.dataset import generate_dataset
 
 
 class Command(BaseCommand):

@@ -12,8 +12,8 @@ from django.core.management.base import CommandParser
 from filemaker_migration.conf import FileMakerSettings
 from filemaker_migration.dataapi import DataAPIError
 from filemaker_migration.management.ready import ready_to_run
-from filemaker_migration.operations.discover import Discovery
-from filemaker_migration.operations.discover import discover
+from filemaker_migration.operations import Discovery
+from filemaker_migration.operations import discover
 
 
 class Command(BaseCommand):

@@ -10,8 +10,8 @@ from django.core.management.base import CommandParser
 from filemaker_migration.conf import FileMakerSettings
 from filemaker_migration.dataapi import DataAPIError
 from filemaker_migration.management.ready import ready_to_run
-from filemaker_migration.operations.probe import ProbeError
-from filemaker_migration.operations.probe import probe_container
+from filemaker_migration.operations import ProbeError
+from filemaker_migration.operations import probe_container
 
 
 class Command(BaseCommand):

@@ -13,7 +13,7 @@ from filemaker_migration.conf import FileMakerSettings
 from filemaker_migration.conf import object_store
 from filemaker_migration.dataapi import DataAPIError
 from filemaker_migration.management.ready import ready_to_run
-from filemaker_migration.operations.verify import Verifier
+from filemaker_migration.operations import Verifier
 from filemaker_migration.s3store import StoreError
 
 SHOWN = 20  # disagreements printed; the reports hold them all
