@@ -21,7 +21,6 @@ from filemaker_migration.models import ImportRun
 from filemaker_migration.models import LedgerEntry
 from filemaker_migration.models import State
 from filemaker_migration.source import SourceRecord
-from filemaker_migration.source import record_notes
 
 DUPLICATE_ID = "duplicate_filemaker_id"
 # Skips that depend on more than the record, so an unchanged record is looked
@@ -167,16 +166,15 @@ def record_persisted(
 
 
 def record_exported(entry: LedgerEntry, *, mod_id: str) -> None:
-    """Imported: the reason is the first note, as in the report (an unreadable
-    date, then a misleading file name; "" for most), so the admin's reason
-    filter finds them."""
+    """Imported: no reason of its own. Its notes (an unreadable date, a name
+    claiming another type) are read from its facts (`image_date_raw`,
+    `original_filename` against `s3_key`), as the admin does."""
     final = State.IMPORTED if entry.image_ref else State.IMPORTED_UNLINKED
-    notes = record_notes(entry.image_date_raw, entry.original_filename, entry.s3_key)
     _update(
         entry,
         state=final,
-        reason=notes[0]["note"] if notes else "",
-        detail=notes[0]["detail"] if notes else "",
+        reason="",
+        detail="",
         last_error="",
         exported_at=timezone.now(),
         exported_mod_id=mod_id,

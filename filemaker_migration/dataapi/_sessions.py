@@ -9,7 +9,7 @@ logged in when first needed) and lets at most `per_session` requests be in
 flight on each; a request takes the least busy session with room.
 
 A session the server refuses to open (956, at its session cap) is given up
-unless it is the first: the run goes on with the sessions it has.
+while another is open: the run goes on with the sessions it has.
 """
 
 from __future__ import annotations
@@ -78,9 +78,8 @@ class SessionPool:
                 self.ensure_token(session)
             except TooManySessionsError:
                 self._give_back(session)
-                if session.index == 0:
-                    raise
-                self._retire(session)
+                if not self._retire(session):
+                    raise  # no other session is open: retried as transient
                 continue
             except BaseException:
                 self._give_back(session)
@@ -151,8 +150,15 @@ class SessionPool:
             session.in_flight -= 1
             self._cond.notify_all()
 
-    def _retire(self, session: Session) -> None:
+    def _retire(self, session: Session) -> bool:
+        """Give up a session the server refused, if another one is open."""
         with self._cond:
+            if not any(
+                s.token is not None and not s.retired
+                for s in self.sessions
+                if s is not session
+            ):
+                return False
             session.retired = True
             self._cond.notify_all()
         usable = sum(not s.retired for s in self.sessions)
@@ -163,3 +169,4 @@ class SessionPool:
             len(self.sessions),
             usable,
         )
+        return True
