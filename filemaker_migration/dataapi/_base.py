@@ -31,6 +31,7 @@ from filemaker_migration.dataapi._errors import TooManySessionsError
 from filemaker_migration.dataapi._errors import TransferLimitError
 from filemaker_migration.dataapi._errors import Transient
 from filemaker_migration.dataapi._errors import filemaker_error
+from filemaker_migration.dataapi._errors import what_to_check
 from filemaker_migration.dataapi._limiter import AdaptiveLimiter
 from filemaker_migration.dataapi._sessions import SessionPool
 from filemaker_migration.dataapi._transport import BUSY_STATUSES
@@ -291,9 +292,10 @@ class Connection:
                 http_status=resp.status_code,
             ) from None
         if code != 0:
-            error = filemaker_error(
-                code, str(message.get("message", "")), resp.status_code
-            )
+            text = str(message.get("message", ""))
+            if hint := what_to_check(code, resp.request.url.path):
+                text = f"{text} ({hint})"
+            error = filemaker_error(code, text, resp.status_code)
             if isinstance(error, TooManySessionsError):
                 self.limiter.on_overload()
             self._note(error)

@@ -30,6 +30,8 @@ for the call that raised it.
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 
 class Transient:
     """Mixin: the same request may succeed if tried again after a pause."""
@@ -171,3 +173,32 @@ _BY_CODE: dict[int, type[FileMakerError]] = {
 def filemaker_error(code: int, message: str, http_status: int | None) -> FileMakerError:
     """The most specific FileMakerError class for a code."""
     return _BY_CODE.get(code, FileMakerError)(code, message, http_status=http_status)
+
+
+def what_to_check(code: int, path: str) -> str:
+    """For the codes a first setup meets, which setting or privilege to check,
+    read from the request's own path (`/fmi/data/vN/databases/DB/layouts/L/…`);
+    "" for other codes. Names, never the account or password."""
+    parts = [unquote(part) for part in path.split("/")]
+
+    def after(word: str) -> str:
+        return parts[parts.index(word) + 1] if word in parts[:-1] else "?"
+
+    if code == 105:
+        return (
+            f"layout {after('layouts')!r} is not in database {after('databases')!r}, "
+            "or the account's privilege set cannot see it: check FM_LAYOUT / "
+            "FM_CONTACTS_LAYOUT"
+        )
+    if code == 802:
+        return (
+            f"database {after('databases')!r} is not hosted or not open on the "
+            "server: check FM_DATABASE"
+        )
+    if code == 212:
+        return (
+            "the account was refused: check FM_ACCOUNT and FM_PASSWORD, and that "
+            "its privilege set has the fmrest extended privilege (Access via "
+            "FileMaker Data API)"
+        )
+    return ""

@@ -14,6 +14,7 @@ from filemaker_migration.dataapi import AuthenticationError
 from filemaker_migration.dataapi import ContainerTooLargeError
 from filemaker_migration.dataapi import ContainerUnauthorizedError
 from filemaker_migration.dataapi import DataAPIClient
+from filemaker_migration.dataapi import DataAPIError
 from filemaker_migration.dataapi import LayoutMissingError
 from filemaker_migration.dataapi import ServerBusyError
 from filemaker_migration.dataapi import TLSVerificationError
@@ -204,3 +205,42 @@ def test_each_thread_talks_over_one_connection_of_its_own(emulator):
     # Closed means closed for every thread; the client can still be used again.
     assert client.product_info()["name"]
     client.close()
+
+
+def test_a_missing_layout_names_it_and_the_setting(emulator):
+    with make_client(emulator) as client, pytest.raises(LayoutMissingError) as raised:
+        client.layout_fields("API_Imagez")
+    message = str(raised.value)
+    assert "layout 'API_Imagez' is not in database 'Clinic'" in message
+    assert "FM_LAYOUT" in message
+    assert raised.value.code == 105
+
+
+def test_a_missing_database_names_it_and_the_setting(emulator):
+    client = DataAPIClient(
+        emulator.server.url,
+        "Clinik",
+        "api",
+        account_password(CLINIC_SEED),
+        ca_bundle=str(emulator.server.ca_bundle),
+    )
+    with client, pytest.raises(DataAPIError) as raised:
+        client.layout_fields("API_Images")
+    message = str(raised.value)
+    assert "database 'Clinik' is not hosted" in message
+    assert "FM_DATABASE" in message
+
+
+def test_a_refused_account_points_at_the_data_api_privilege(emulator):
+    client = DataAPIClient(
+        emulator.server.url,
+        "Clinic",
+        "api",
+        "not-the-password",
+        ca_bundle=str(emulator.server.ca_bundle),
+    )
+    with client, pytest.raises(AuthenticationError) as raised:
+        client.layout_fields("API_Images")
+    message = str(raised.value)
+    assert "fmrest extended privilege" in message
+    assert "not-the-password" not in message
