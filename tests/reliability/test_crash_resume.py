@@ -64,7 +64,11 @@ def child_env(settings, crash_at: str = "") -> dict[str, str]:
         "S3_SECRET_ACCESS_KEY": s3["SECRET_ACCESS_KEY"],
         "MIGRATION_CRASH_AT": crash_at,
     }
-    env.pop("DJANGO_SETTINGS_MODULE", None)
+    # The child runs the same project as the test (the reference clinic, or
+    # the generic one in the suite's second pass).
+    env["DJANGO_SETTINGS_MODULE"] = os.environ.get(
+        "DJANGO_SETTINGS_MODULE", "config.settings"
+    )
     return env
 
 
