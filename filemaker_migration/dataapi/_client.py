@@ -187,10 +187,11 @@ class DataAPIClient(Connection):
             return None
         for attempt in self._retrying():
             with attempt:
-                if first_hop(self._http, self._streaming, url, token=False) < 400:
+                if first_hop(self._http, self._streaming, url, token=False):
                     return False
-                with_token = first_hop(self._http, self._streaming, url, token=True)
-                return True if with_token < 400 else None
+                if first_hop(self._http, self._streaming, url, token=True):
+                    return True
+                return None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def download_field(

@@ -283,10 +283,12 @@ def _stream_body(
     )
 
 
-def first_hop(http: httpx.Client, ctx: Streaming, url: str, *, token: bool) -> int:
-    """The status of a download's first request, with or without the token
-    (the body is not read): 302 or 200 means the server let it through."""
+def first_hop(http: httpx.Client, ctx: Streaming, url: str, *, token: bool) -> bool:
+    """Whether a download's first request, with or without the token, is let
+    through (200, or a redirect with the session cookie); the body unread."""
     with ExitStack() as held:
         resp = _open(http, ctx, held, url, None, send_token=token)
         resp.close()
-        return resp.status_code
+        if resp.status_code in _REDIRECTS:
+            return _stream_cookie(resp) is not None
+        return resp.status_code == 200

@@ -52,14 +52,17 @@ class ThreadClients:
         if client is None or client.is_closed:
             client = self._new_http()
             with self._clients_lock:
-                # Clients of threads that have ended close with them.
+                # Clients of threads that have ended close with them. Each
+                # thread is asked once: one that ends between two questions
+                # would be dropped without being closed (its socket leaked).
+                alive: list[tuple[threading.Thread, httpx.Client]] = []
                 for thread, old in self._clients:
-                    if not thread.is_alive():
+                    if thread.is_alive():
+                        alive.append((thread, old))
+                    else:
                         old.close()
-                self._clients = [
-                    (thread, old) for thread, old in self._clients if thread.is_alive()
-                ]
-                self._clients.append((threading.current_thread(), client))
+                alive.append((threading.current_thread(), client))
+                self._clients = alive
             self._thread_http.client = client
         return client
 

@@ -34,6 +34,11 @@ class Session:
     def bearer(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
+    def bearer_for(self, url: str) -> dict[str, str]:
+        """The token for a container URL on the Data API's own host; nothing
+        for another host (the token never goes there)."""
+        return self.bearer if _origin(self.t.url) == _origin(url) else {}
+
     def api(self, method: str, rest: str, **kwargs: Any) -> httpx.Response:
         return self.http.request(
             method, self.t.path(rest), headers=self.bearer, **kwargs
@@ -60,6 +65,12 @@ class Session:
     def close(self) -> None:
         self.http.delete(self.t.path(f"/sessions/{self.token}"))
         self.http.close()
+
+
+def _origin(url: str) -> tuple[str, str, int]:
+    parsed = httpx.URL(url)
+    port = parsed.port or {"https": 443, "http": 80}.get(parsed.scheme, 0)
+    return parsed.scheme, parsed.host.lower(), port
 
 
 def client_of(target: Target, **kwargs: Any) -> DataAPIClient:

@@ -8,7 +8,6 @@ test_real_server_import.py.
 
 from __future__ import annotations
 
-import gc
 import io
 import logging
 import threading
@@ -166,11 +165,6 @@ def test_requests_on_one_session_stay_within_the_bound(emulator):
     assert emulator.app.backend.gate.peak_per_token <= 2
 
 
-# KNOWN FLAKE, tracked in the closing note of 2026-12-03: about one run in
-# three, a TLS socket is garbage-collected unclosed after this test (a session
-# the server refuses at its cap); the assertions below hold every time. The
-# warning is ignored here only, so the leak's cause stays visible elsewhere.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_more_sessions_spread_the_requests_within_the_server_cap(emulator, caplog):
     emulator.faults.one_request_per_token = True
     emulator.faults.latency_ms = 20
@@ -181,7 +175,6 @@ def test_more_sessions_spread_the_requests_within_the_server_cap(emulator, caplo
     assert gate.peak_per_token == 1
     assert len(gate.tokens_seen) == 3
     assert "FM_SESSIONS" in caplog.text  # the refused fourth is named
-    gc.collect()  # the stray socket, if any, is collected here, not in another test
 
 
 # 5. The transfer allowance (953) ------------------------------------------
