@@ -200,6 +200,10 @@ S3 = {
     "PRESIGN_SECONDS": env.int("S3_PRESIGN_SECONDS", default=300),
 }
 
+# Worker processes of an import: "auto" (one per core this process may use,
+# at most 4), or a number; `import_filemaker_images --processes` overrides it.
+FILEMAKER_MIGRATION_PROCESSES = env.str("IMPORT_PROCESSES", default="auto")
+
 # Test-only crash injection: "<crash point>:<n>" makes the import SIGKILL
 # itself the nth time it passes that point (see filemaker_migration/crashpoints.py).
 CRASH_AT = env.str("MIGRATION_CRASH_AT", default="")

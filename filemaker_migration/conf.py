@@ -7,6 +7,7 @@ read once per command into FileMakerSettings and StoreSettings.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
@@ -75,6 +76,30 @@ def report_dir() -> Path:
         return Path(configured)
     state_dir = getattr(settings, "STATE_DIR", None)
     return Path(state_dir) / "reports" if state_dir else Path("filemaker-reports")
+
+
+# "auto" stops here: each process holds its own Data API sessions, S3 pool and
+# decode budget, and FileMaker, not the importer, is the limit well before.
+AUTO_PROCESSES_AT_MOST = 4
+
+
+def import_processes() -> int:
+    """FILEMAKER_MIGRATION_PROCESSES: a number, or "auto" (the default): one
+    process per core this one may run on, at most AUTO_PROCESSES_AT_MOST."""
+    value = getattr(settings, "FILEMAKER_MIGRATION_PROCESSES", "auto")
+    if str(value).strip().lower() == "auto":
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
+        return max(1, min(cores or os.cpu_count() or 1, AUTO_PROCESSES_AT_MOST))
+    try:
+        processes = int(value)
+    except (TypeError, ValueError):
+        processes = 0
+    if processes < 1:
+        raise ImproperlyConfigured(
+            f"FILEMAKER_MIGRATION_PROCESSES={value!r} is not a number of "
+            'processes (1 or more) or "auto"'
+        )
+    return processes
 
 
 def crash_at() -> str:

@@ -5,6 +5,10 @@ setting CRASH_AT = "after_upload:7" (environment MIGRATION_CRASH_AT), the
 process kills itself with SIGKILL the 7th time any worker passes that point:
 no cleanup, no finally blocks, exactly like a power cut or `kill -9`. Unset
 (always, outside the tests), a crash point costs one comparison.
+
+"after_upload:7@1" kills only worker process 1 of a run with `--processes`
+(each process counts its own passes), so a test can kill one worker while
+the others go on.
 """
 
 from __future__ import annotations
@@ -25,14 +29,23 @@ POINTS = (
 
 _lock = threading.Lock()
 _hits: dict[str, int] = {}
+_worker: int | None = None  # this process's worker number, if a worker
+
+
+def set_worker(index: int) -> None:
+    """This process is worker `index` of a run (a fresh count of passes)."""
+    global _worker
+    _worker = index
+    _hits.clear()
 
 
 def crashpoint(name: str) -> None:
     spec = conf.crash_at()
     if not spec:
         return
+    spec, _, only = spec.partition("@")
     point, _, count = spec.partition(":")
-    if point != name:
+    if point != name or (only and str(_worker) != only):
         return
     with _lock:
         _hits[name] = _hits.get(name, 0) + 1

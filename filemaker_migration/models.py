@@ -31,6 +31,12 @@ class ImportRun(models.Model):
     totals = models.JSONField(default=dict, blank=True)
     container_usage = models.JSONField(default=dict, blank=True)
     report_path = models.CharField(max_length=500, blank=True)
+    # With worker processes (pipeline/claims.py): when the pager had taken up
+    # every record, whether the workers should stop taking more, and the
+    # requests the run's workers may keep in flight to FileMaker together.
+    paged_at = models.DateTimeField(null=True, blank=True)
+    stop_requested = models.BooleanField(default=False)
+    filemaker_limit = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
@@ -246,3 +252,43 @@ class SpotCheck(models.Model):
 
     def __str__(self) -> str:
         return f"Spot check of run {self.run_id}"
+
+
+class RunWorker(models.Model):
+    """A worker process of a run, on this host or another (pipeline/claims.py).
+
+    Its heartbeat is its lease: the records it holds go back to the others
+    when the heartbeat stops, or at once when its process is seen dead.
+    """
+
+    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="workers")
+    owner = models.CharField(max_length=100, unique=True)  # host:pid:nonce
+    started_at = models.DateTimeField(auto_now_add=True)
+    heartbeat_at = models.DateTimeField()
+    left_at = models.DateTimeField(null=True, blank=True)  # ended, or found gone
+    lost = models.BooleanField(default=False)  # found gone: its records went back
+    records = models.PositiveIntegerField(default=0)
+    filemaker_bytes = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"worker {self.owner} of run {self.run_id}"
+
+
+class WorkItem(models.Model):
+    """A record the run's pager took up, for a worker process to finish."""
+
+    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="work")
+    entry = models.ForeignKey(LedgerEntry, on_delete=models.CASCADE)
+    recid = models.BigIntegerField()
+    patient_ref = models.CharField(max_length=64, blank=True)
+    owner = models.CharField(max_length=100, blank=True, db_index=True)
+    outcome = models.JSONField(null=True, blank=True)  # the report's line
+    finished_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "entry"], name="one_item_per_record")
+        ]
+
+    def __str__(self) -> str:
+        return f"record {self.entry_id} of run {self.run_id}"

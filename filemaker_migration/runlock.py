@@ -29,11 +29,11 @@ class LockHeldError(Exception):
     """Another run holds the lock."""
 
 
-def _me() -> str:
+def this_process() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _owner_is_dead(owner: str) -> bool:
+def owner_is_dead(owner: str) -> bool:
     host, _, pid = owner.rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return False
@@ -49,7 +49,7 @@ def _owner_is_dead(owner: str) -> bool:
 class RunLockHandle:
     def __init__(self, name: str, run: ImportRun | None) -> None:
         self.name = name
-        self.owner = _me()
+        self.owner = this_process()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.taken_over_from: str | None = None
@@ -59,7 +59,7 @@ class RunLockHandle:
                 held = RunLock.objects.select_for_update().filter(name=name).first()
                 if held is not None:
                     stale = now - held.heartbeat_at > STALE_AFTER
-                    if not (stale or _owner_is_dead(held.owner)):
+                    if not (stale or owner_is_dead(held.owner)):
                         run_text = f"run {held.run_id}" if held.run_id else "a run"
                         since = timezone.localtime(held.acquired_at)
                         raise LockHeldError(

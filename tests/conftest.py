@@ -150,12 +150,20 @@ def assert_strict_server_met(emulator: RunningEmulator) -> None:
     assert backend.seen["portal_rows"] == 0  # every read asked for none
 
 
+def import_processes() -> str:
+    """The worker processes the suite's imports use: TEST_IMPORT_PROCESSES."""
+    return os.environ.get("TEST_IMPORT_PROCESSES", "1")
+
+
 @pytest.fixture
 def migration_env(settings, emulator, s3_server, tmp_path):
     """Settings for one import against the emulator and a fresh bucket."""
     bucket = f"clinic-{uuid.uuid4().hex[:12]}"
     point_settings_at(settings, emulator, s3_server, bucket)
     settings.STATE_DIR = tmp_path / "state"
+    # Imports run in this process unless the suite is run with worker
+    # processes (scripts/test.sh does, for the migration's suites).
+    settings.FILEMAKER_MIGRATION_PROCESSES = import_processes()
     store = object_store()
     store.create_private_bucket()
     return store

@@ -55,3 +55,12 @@ class AdaptiveLimiter:
             self._successes = 0
             self.limit = max(self.minimum, self.limit // 2)
             self.lowest_limit = min(self.lowest_limit, self.limit)
+
+    def cap(self, maximum: int) -> None:
+        """A new maximum (the share of a limit shared with other processes)."""
+        with self._cond:
+            self.maximum = max(1, maximum)
+            self.minimum = min(self.minimum, self.maximum)
+            self.limit = min(self.limit, self.maximum)
+            self.lowest_limit = min(self.lowest_limit, self.limit)
+            self._cond.notify_all()

@@ -19,6 +19,9 @@ from filemaker_migration.pipeline.select import NoUsableImageError
 from filemaker_migration.pipeline.select import choose_container
 from filemaker_migration.pipeline.summary import format_summary
 from filemaker_migration.pipeline.summary import latest_prediction
+from filemaker_migration.pipeline.workers import NoRunToJoin
+from filemaker_migration.pipeline.workers import Worker
+from filemaker_migration.pipeline.workers import running_run
 
 __all__ = [
     "LOCK_NAME",
@@ -28,13 +31,16 @@ __all__ = [
     "ImportOptions",
     "ImportResult",
     "ImportRunner",
+    "NoRunToJoin",
     "NoUsableImageError",
     "Progress",
     "RecordOutcome",
+    "Worker",
     "batch_for",
     "choose_container",
     "format_summary",
     "image_facts",
     "latest_prediction",
     "mark_exported",
+    "running_run",
 ]

@@ -23,6 +23,7 @@ class ImportOptions:
     report_path: Path | None = None
     use_thumbnail: bool = False
     max_bytes: int = 200 * 1024 * 1024
+    processes: int = 1  # worker processes; 1: the stages run in this one
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -32,6 +33,7 @@ class ImportOptions:
             "page_size": self.page_size,
             "use_thumbnail": self.use_thumbnail,
             "max_bytes": self.max_bytes,
+            "processes": self.processes,
         }
 
 

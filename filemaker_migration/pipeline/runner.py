@@ -1,22 +1,18 @@
-"""The import run: the stages (stages.py) wired with threads and bounded queues.
+"""The import run: the pager, and the stages after it (wiring.py).
 
     producer      (the calling thread) the Pager: pages unexported records,
-                  registers those to work on and queues them
-    N fetchers    the Chooser: download the best container and check it
-    N finishers   the Storer, Committer and WriteBack: S3, the database,
-                  FileMaker
+                  registers those to work on and hands them on
+    in process    N fetchers and N finishers (wiring.StageThreads)
+    --processes   or forked worker processes (workers.py), each with its own
+                  threads, which claim the records from the database
 
-The queues between the stages are bounded, so paging never runs far ahead and
-memory stays flat whatever the number of records, while N downloads stay in
-flight. A dry run is the same wiring with a sink that predicts instead of
-keeping a ledger (sinks.py); it never reaches the finishers.
+A dry run is the same wiring with a sink that predicts instead of keeping a
+ledger (sinks.py); it never reaches the finishers, and never forks.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import queue
 import threading
 import time
 from pathlib import Path
@@ -35,17 +31,16 @@ from filemaker_migration.models import ImportRun
 from filemaker_migration.models import LedgerEntry
 from filemaker_migration.models import RunStatus
 from filemaker_migration.models import State
+from filemaker_migration.pipeline import claims
 from filemaker_migration.pipeline.accounting import Budget
 from filemaker_migration.pipeline.accounting import ImportOptions
 from filemaker_migration.pipeline.accounting import ImportResult
 from filemaker_migration.pipeline.accounting import Tripwire
 from filemaker_migration.pipeline.outcomes import Outcomes
-from filemaker_migration.pipeline.outcomes import outcome_of
 from filemaker_migration.pipeline.outcomes import success_of
 from filemaker_migration.pipeline.progress import Progress
 from filemaker_migration.pipeline.report import RecordOutcome
 from filemaker_migration.pipeline.report import ReportWriter
-from filemaker_migration.pipeline.select import Chosen
 from filemaker_migration.pipeline.sinks import LedgerSink
 from filemaker_migration.pipeline.sinks import PredictingSink
 from filemaker_migration.pipeline.sinks import Sink
@@ -56,6 +51,10 @@ from filemaker_migration.pipeline.stages import Committer
 from filemaker_migration.pipeline.stages import Pager
 from filemaker_migration.pipeline.stages import Storer
 from filemaker_migration.pipeline.stages import WriteBack
+from filemaker_migration.pipeline.wiring import StageThreads
+from filemaker_migration.pipeline.wiring import finisher
+from filemaker_migration.pipeline.workers import Worker
+from filemaker_migration.pipeline.workers import fork_workers
 from filemaker_migration.runlock import RunLockHandle
 from filemaker_migration.s3store import ObjectStore
 from filemaker_migration.targets import Target
@@ -64,6 +63,8 @@ from filemaker_migration.targets import get_target
 logger = logging.getLogger(__name__)
 
 LOCK_NAME = "import_filemaker_images"
+# How often the pager's process reads the workers' outcomes back.
+MERGE_SECONDS = 0.5
 
 
 class ImportAborted(Exception):
@@ -96,6 +97,9 @@ class ImportRunner:
         self.halted = ""  # FileMaker's 953: why the run stopped
         self.run: ImportRun | None = None
         self.layout_fields: dict[str, FieldMeta] = {}
+        # With worker processes: each one's share, and what they received.
+        self.workers: list[dict[str, object]] = []
+        self.workers_filemaker_bytes = 0
 
     # -- the run ---------------------------------------------------------------
 
@@ -106,13 +110,24 @@ class ImportRunner:
         decode_budget.set_up_process(self.fm.decode_budget_megapixels)
         lock = None
         sink: Sink = PredictingSink()
+        children: list = []
         if not self.options.dry_run:
-            self.run = ImportRun.objects.create(options=self.options.as_json())
+            processes = self.options.processes
+            self.run = ImportRun.objects.create(
+                options=self.options.as_json(),
+                filemaker_limit=(
+                    2 * self.options.workers * processes if processes > 1 else None
+                ),
+            )
             try:
                 lock = RunLockHandle(LOCK_NAME, self.run)
             except Exception:
                 self.run.delete()
                 raise
+            claims.forget_other_runs(self.run)
+            if processes > 1:
+                # Before this process starts any thread of its own.
+                children = fork_workers(self.run, processes, self.options)
             lock.start_heartbeat()
             sink = LedgerSink(self.run)
         outcomes = Outcomes(ReportWriter(self._report_path()), self.progress)
@@ -123,7 +138,10 @@ class ImportRunner:
             try:
                 if isinstance(sink, LedgerSink):
                     self._finish_marked_entries(sink, outcomes)
-                self._process_all(sink, outcomes)
+                if children:
+                    self._process_with_workers(sink, outcomes, children)
+                else:
+                    self._process_all(sink, outcomes)
             except TransferLimitError as exc:
                 # Met while paging: the records taken up were finished.
                 self._halt(str(exc))
@@ -166,49 +184,8 @@ class ImportRunner:
                 outcome.detail = "finished from an earlier run's crash"
                 outcomes.finish(outcome)
 
-    def _process_all(self, sink: Sink, outcomes: Outcomes) -> None:
-        """Pager -> choosers (download, check) -> finishers (S3, DB, FileMaker).
-
-        Each stage has `workers` threads, joined by bounded queues: a fetcher
-        hands its checked bytes on and starts the next download at once, so
-        `workers` downloads stay in flight while earlier records are being
-        uploaded, committed and marked.
-        """
-        n = self.options.workers
-        work: queue.Queue[Work | None] = queue.Queue(maxsize=n * 2)
-        fetched: queue.Queue[tuple[Work, Chosen | None] | None] = queue.Queue(maxsize=n)
-        chooser = Chooser(
-            self.client,
-            self.fm.layout,
-            self.fields,
-            self.options,
-            sink,
-            self.store.settings.key_prefix,
-        )
-        finish = self._finisher(sink)
-
-        def choose_loop() -> None:
-            while (item := work.get()) is not None:
-                self._guarded(
-                    item,
-                    sink,
-                    outcomes,
-                    lambda w: chooser.run(w, lambda w2, c: fetched.put((w2, c))),
-                )
-
-        def finish_loop() -> None:
-            while (item := fetched.get()) is not None:
-                held, chosen = item
-                try:
-                    step = functools.partial(finish, chosen=chosen)
-                    self._guarded(held, sink, outcomes, step)
-                finally:
-                    if chosen is not None:
-                        chosen.close()
-
-        fetchers = self._threads("fetch", n, choose_loop)
-        finishers = self._threads("finish", n, finish_loop)
-        pager = Pager(
+    def _pager(self, sink: Sink, outcomes: Outcomes) -> Pager:
+        return Pager(
             self.client,
             self.fm.layout,
             self.fields,
@@ -219,76 +196,122 @@ class ImportRunner:
             self.budget,
             self.stop,
         )
+
+    def _process_all(self, sink: Sink, outcomes: Outcomes) -> None:
+        """Pager -> choosers (download, check) -> finishers (S3, DB, FileMaker)."""
+        chooser = Chooser(
+            self.client,
+            self.fm.layout,
+            self.fields,
+            self.options,
+            sink,
+            self.store.settings.key_prefix,
+        )
+        finish = finisher(
+            Storer(self.store, sink),
+            Committer(self.target, sink),
+            WriteBack(
+                self.client, self.fm.layout, self.fields, self.layout_fields, sink
+            ),
+        )
+        stages = StageThreads(
+            self.options.workers,
+            chooser,
+            finish,
+            sink,
+            lambda _work, outcome: self._settled(outcomes, outcome),
+        )
         try:
-            pager.run(work.put, self.progress)
+            self._pager(sink, outcomes).run(stages.put, self.progress)
         except BaseException:
             self.stop.set()
             raise
         finally:
-            for stage_queue, threads in ((work, fetchers), (fetched, finishers)):
-                for _ in threads:
-                    stage_queue.put(None)
-                for thread in threads:
-                    thread.join()
+            stages.close()
             self.progress.close()
 
-    def _finisher(self, sink: Sink):
-        """Store (unless done before), commit the rows, tell FileMaker."""
-        storer = Storer(self.store, sink)
-        committer = Committer(self.target, sink)
-        write_back = WriteBack(
-            self.client, self.fm.layout, self.fields, self.layout_fields, sink
-        )
+    def _process_with_workers(
+        self, sink: Sink, outcomes: Outcomes, children: list
+    ) -> None:
+        """The pager offers records in the database; the workers finish them.
 
-        def finish(work: Work, chosen: Chosen | None) -> RecordOutcome:
-            upload: ledger.Upload | None = None
-            if chosen is not None:
-                stored = storer.run(work, chosen)
-                if isinstance(stored, RecordOutcome):
-                    return stored
-                upload = stored
-            created = committer.run(work, upload)
-            if isinstance(created, RecordOutcome):
-                return created
-            failed = write_back.run(work)
-            if failed is not None:
-                return failed
-            assert work.entry is not None
-            return success_of(work.entry, batch_created=created)
-
-        return finish
-
-    @staticmethod
-    def _threads(name: str, count: int, loop) -> list[threading.Thread]:
-        def target() -> None:
-            try:
-                loop()
-            finally:
-                connections.close_all()  # each thread's own connection
-
-        threads = [
-            threading.Thread(target=target, name=f"import-{name}-{i}")
-            for i in range(count)
-        ]
-        for thread in threads:
-            thread.start()
-        return threads
-
-    def _guarded(self, work: Work, sink: Sink, outcomes: Outcomes, step) -> None:
-        """Run one stage of a record; settle the record unless it was handed on.
-
-        An exception here is a bug, not a data problem: it is recorded against
-        this record and the run goes on (and ends "failed", saying why).
+        Their outcomes are read back into this run's report as they come, so
+        the progress line, the tripwire and the 953 halt see every worker's.
         """
-        outcome: RecordOutcome | None = None
+        run = self.run
+        assert run is not None
+        seen: set[int] = set()
+        paged = threading.Event()
+
+        def merge() -> None:
+            for outcome in claims.finished_since(run, seen):
+                self._settled(outcomes, outcome)
+            if self.stop.is_set():
+                claims.request_stop(run)
+
+        def offer(work: Work) -> None:
+            assert work.entry is not None
+            assert work.src.recid is not None  # paged by recid
+            claims.offer(run, work.entry, work.src.recid, work.patient)
+
+        merger = threading.Thread(
+            target=self._merge_until, args=(merge, paged, children), name="merge"
+        )
+        merger.start()
         try:
-            outcome = step(work)
-        except Exception as exc:
-            logger.exception("record %s: unexpected error", work.src.filemaker_id)
-            outcome = outcome_of(work.src, "failed", "unexpected_error", repr(exc))
-            sink.failed(work, "unexpected_error", repr(exc), None)
-        if outcome is None:
-            return  # handed on to the next stage
+            self._pager(sink, outcomes).run(offer, self.progress)
+            claims.paging_done(run)
+        except BaseException:
+            self.stop.set()
+            claims.request_stop(run)
+            raise
+        finally:
+            paged.set()
+            merger.join()
+            for child in children:
+                child.join()
+            merge()
+            self.workers = claims.workers_of(run)
+            self.workers_filemaker_bytes = claims.filemaker_bytes(run)
+            claims.tidy(run)
+            self.progress.close()
+
+    def _merge_until(self, merge, paged: threading.Event, children: list) -> None:
+        """Read outcomes back until every record taken up is finished.
+
+        If every worker process has ended with records left (all were
+        killed), this process finishes them itself.
+        """
+        run = self.run
+        assert run is not None
+        try:
+            while True:
+                merge()
+                # is_alive() also reaps a worker that died, so that its pid
+                # is seen dead and its records go back at once.
+                alive = sum(child.is_alive() for child in children) > 0
+                if paged.is_set():
+                    stopped = self.stop.is_set()
+                    if not claims.unfinished(run) or (stopped and not alive):
+                        return
+                    if not alive:
+                        logger.warning(
+                            "every worker process ended with records left; "
+                            "this process finishes them"
+                        )
+                        claims.release_lost(run.pk)
+                        Worker(
+                            run, self.options, self.fm, self.client, self.store
+                        ).work()
+                        continue
+                if paged.is_set():
+                    time.sleep(MERGE_SECONDS)
+                else:
+                    paged.wait(MERGE_SECONDS)
+        finally:
+            connections.close_all()
+
+    def _settled(self, outcomes: Outcomes, outcome: RecordOutcome) -> None:
         outcomes.finish(outcome)
         if outcome.reason == TRANSFER_LIMIT:
             self._halt(outcome.detail)
@@ -326,6 +349,9 @@ class ImportRunner:
             "halted": self.halted,
             # What this run received from FileMaker (its transfer allowance).
             "filemaker_transfer": self.client.transfer.as_dict(),
+            "processes": self.options.processes,
+            "workers": self.workers,
+            "workers_filemaker_bytes": self.workers_filemaker_bytes,
         }
         path = outcomes.report.finish(header)
         if self.run is not None:
@@ -348,7 +374,7 @@ class ImportRunner:
             causes=dict(tally.causes),
             stopped_early=self.tripwire.cause,
             halted=self.halted,
-            filemaker_bytes=self.client.transfer.total,
+            filemaker_bytes=self.client.transfer.total + self.workers_filemaker_bytes,
             dry_run=self.options.dry_run,
             limit=self.options.limit,
         )

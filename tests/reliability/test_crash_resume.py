@@ -28,6 +28,7 @@ from filemaker_migration.crashpoints import POINTS
 from filemaker_migration.models import RunLock
 from tests.conftest import STRICT
 from tests.conftest import assert_strict_server_met
+from tests.conftest import import_processes
 from tests.conftest import use_profile
 from tests.pipeline.checks import assert_clean_end_state
 
@@ -63,6 +64,7 @@ def child_env(settings, crash_at: str = "") -> dict[str, str]:
         "S3_ACCESS_KEY_ID": s3["ACCESS_KEY_ID"],
         "S3_SECRET_ACCESS_KEY": s3["SECRET_ACCESS_KEY"],
         "MIGRATION_CRASH_AT": crash_at,
+        "IMPORT_PROCESSES": import_processes(),
     }
     # The child runs the same project as the test (the reference clinic, or
     # the generic one in the suite's second pass).

@@ -18,11 +18,17 @@ from filemaker_migration.operations import refresh_changed
 from filemaker_migration.pipeline import ImportAborted
 from filemaker_migration.pipeline import ImportOptions
 from filemaker_migration.pipeline import ImportRunner
+from filemaker_migration.pipeline import NoRunToJoin
 from filemaker_migration.pipeline import Progress
+from filemaker_migration.pipeline import Worker
 from filemaker_migration.pipeline import format_summary
 from filemaker_migration.pipeline import latest_prediction
+from filemaker_migration.pipeline import running_run
 from filemaker_migration.runlock import LockHeldError
 from filemaker_migration.s3store import StoreError
+
+# `--join` started on a host before the import itself waits for it.
+JOIN_WAIT_SECONDS = 600
 
 
 def positive_int(text: str) -> int:
@@ -50,6 +56,22 @@ class Command(BaseCommand):
             default=16,
             help="downloads kept in flight at once, and as many finishing "
             "threads (default 16; FileMaker's 429/502/503 halve it)",
+        )
+        parser.add_argument(
+            "--processes",
+            type=positive_int,
+            help="worker processes, each with --workers threads (default: the "
+            'FILEMAKER_MIGRATION_PROCESSES setting, "auto": one per core, at '
+            "most 4)",
+        )
+        parser.add_argument(
+            "--join",
+            nargs="?",
+            const=0,
+            type=int,
+            metavar="RUN",
+            help="work on the import running in this database (started on "
+            "another host), or on run RUN, instead of starting one",
         )
         parser.add_argument(
             "--page-size",
@@ -85,6 +107,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
+        try:
+            processes = options["processes"] or conf.import_processes()
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from exc
+        if options["dry_run"] or options["limit"]:
+            # A dry run keeps nothing to share; --limit counts in one process.
+            processes = 1
         run_options = ImportOptions(
             limit=options["limit"],
             dry_run=options["dry_run"],
@@ -93,6 +122,7 @@ class Command(BaseCommand):
             report_path=options["report"],
             use_thumbnail=options["use_thumbnail_fallback"],
             max_bytes=options["max_container_mb"] * 1024 * 1024,
+            processes=processes,
         )
         try:
             ready_to_run()  # settings, target, database: one line each
@@ -100,6 +130,14 @@ class Command(BaseCommand):
             store = object_store(max_pool=run_options.workers)
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from exc
+        if options["join"] is not None:
+            if options["dry_run"] or options["limit"] or options["refresh_changed"]:
+                raise CommandError(
+                    "--join works on a run already started: --dry-run, --limit "
+                    "and --refresh-changed belong to the command that started it"
+                )
+            self._join(options["join"] or None, run_options, fm, store)
+            return
         if not options["skip_s3_preflight"]:
             problems = store.preflight()
             if problems:
@@ -162,3 +200,24 @@ class Command(BaseCommand):
                 f"{result.failed} record(s) failed; see {result.report_path}. "
                 "Running the import again retries them."
             )
+
+    def _join(self, run_id: int | None, run_options: ImportOptions, fm, store) -> None:
+        """Work on a run started elsewhere until it has nothing left."""
+        try:
+            run = running_run(
+                run_id,
+                wait=JOIN_WAIT_SECONDS if run_id is None else 0,
+                waiting=lambda: self.stdout.write(
+                    f"waiting up to {JOIN_WAIT_SECONDS // 60} minutes for an "
+                    "import to start"
+                ),
+            )
+            with fm.client(max_concurrency=2 * run_options.workers) as client:
+                worker = Worker(run, run_options, fm, client, store)
+                finished = worker.work()
+        except (NoRunToJoin, DataAPIError, StoreError) as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            f"joined run {run.pk}: finished {finished:,} record(s); the run's "
+            "report, written by the host that started it, covers every worker"
+        )

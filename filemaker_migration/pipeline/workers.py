@@ -1,0 +1,282 @@
+"""Worker processes: past one interpreter, and past one host.
+
+The importer's own CPU (download handling, the image check, the gallery's
+JPEGs, S3 and database calls) runs under one interpreter lock per process, so
+one process keeps about one core busy. With `--processes N` the command forks
+N workers; each claims records from the database (claims.py), re-reads them
+from FileMaker with its own Data API session (container URLs are scoped to
+the session that listed them), and runs the same stages with its own threads.
+The bodies never cross a process. `--join` runs the same worker on another
+host, against the same database.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import connections
+
+from filemaker_migration import decode_budget
+from filemaker_migration.conf import FileMakerSettings
+from filemaker_migration.conf import object_store
+from filemaker_migration.crashpoints import set_worker
+from filemaker_migration.dataapi import DataAPIClient
+from filemaker_migration.dataapi import DataAPIError
+from filemaker_migration.models import ImportRun
+from filemaker_migration.models import LedgerEntry
+from filemaker_migration.models import RunStatus
+from filemaker_migration.models import WorkItem
+from filemaker_migration.pipeline import claims
+from filemaker_migration.pipeline.accounting import ImportOptions
+from filemaker_migration.pipeline.backoff import SharedBackoff
+from filemaker_migration.pipeline.outcomes import outcome_of
+from filemaker_migration.pipeline.report import RecordOutcome
+from filemaker_migration.pipeline.sinks import LedgerSink
+from filemaker_migration.pipeline.sinks import Work
+from filemaker_migration.pipeline.stages import TRANSFER_LIMIT
+from filemaker_migration.pipeline.stages import Chooser
+from filemaker_migration.pipeline.stages import Committer
+from filemaker_migration.pipeline.stages import Storer
+from filemaker_migration.pipeline.stages import WriteBack
+from filemaker_migration.pipeline.wiring import StageThreads
+from filemaker_migration.pipeline.wiring import finisher
+from filemaker_migration.s3store import ObjectStore
+from filemaker_migration.source import SourceRecord
+from filemaker_migration.source import parse_record
+from filemaker_migration.targets import get_target
+
+logger = logging.getLogger(__name__)
+
+# How long a worker with nothing to claim waits before it looks again (the
+# pager may still be taking records up, or a lost worker's may come back).
+IDLE_SECONDS = 0.2
+JOIN_POLL_SECONDS = 0.5
+
+GONE = "the record is no longer in FileMaker (deleted after it was taken up)"
+
+
+class NoRunToJoin(Exception):
+    """`--join` found no import running in this database."""
+
+
+def running_run(
+    run_id: int | None = None,
+    *,
+    wait: float = 0,
+    waiting: Callable[[], None] = lambda: None,
+) -> ImportRun:
+    """The run to join: the one named, or the one running now.
+
+    Hosts may be started before the import itself: with `wait`, look again
+    until one runs, for that many seconds (`waiting` is called once).
+    """
+    waited = 0.0
+    while True:
+        runs = claims.live_runs().exclude(options__processes=1)
+        if run_id is not None:
+            runs = runs.filter(pk=run_id)
+        run = runs.order_by("-started_at").first()
+        if run is not None:
+            return run
+        if waited >= wait:
+            named = f"run {run_id} is not" if run_id is not None else "no import is"
+            raise NoRunToJoin(
+                f"{named} running with worker processes in this database: start "
+                "it on one host with --processes 2 or more, then --join from others"
+            )
+        if not waited:
+            waiting()
+        time.sleep(JOIN_POLL_SECONDS)
+        waited += JOIN_POLL_SECONDS
+
+
+@dataclass
+class Worker:
+    """One process's share of a run: claim, re-read, run the stages, report."""
+
+    run: ImportRun
+    options: ImportOptions
+    fm: FileMakerSettings
+    client: DataAPIClient
+    store: ObjectStore
+    parent_pid: int | None = None  # a forked worker ends with its command
+
+    def work(self) -> int:
+        """Work until the run has nothing left; the records this one finished."""
+        seat = claims.Seat.take(self.run)
+        sink = LedgerSink(self.run)
+        fields = self.fm.image_fields
+        layout_fields = self.client.layout_fields(self.fm.layout)
+        chooser = Chooser(
+            self.client,
+            self.fm.layout,
+            fields,
+            self.options,
+            sink,
+            self.store.settings.key_prefix,
+        )
+        finish = finisher(
+            Storer(self.store, sink),
+            Committer(get_target(), sink),
+            WriteBack(self.client, self.fm.layout, fields, layout_fields, sink),
+        )
+        held: dict[str, int] = {}  # record id -> its WorkItem
+        finished = 0
+        stop = threading.Event()
+
+        def settle(work: Work, outcome: RecordOutcome) -> None:
+            nonlocal finished
+            seat.finish(held.pop(work.src.record_id), outcome)
+            finished += 1
+            if outcome.reason == TRANSFER_LIMIT:
+                claims.request_stop(self.run)  # every worker, every host
+                stop.set()
+
+        backoff = SharedBackoff(self.run.pk, self.client.limiter)
+        beat = threading.Thread(
+            target=self._beat, args=(seat, backoff, stop), name="worker-beat"
+        )
+        beat.start()
+        stages = StageThreads(self.options.workers, chooser, finish, sink, settle)
+        try:
+            while not stop.is_set():
+                state = seat.run_state()
+                if state.stop_requested or state.status != RunStatus.RUNNING:
+                    break
+                items = seat.claim(self.options.workers)
+                if not items:
+                    if state.paged_at is not None and not seat.has_work_left():
+                        break
+                    if state.paged_at is None and not seat.run_is_live():
+                        logger.error("the import's pager has stopped; ending")
+                        break
+                    stop.wait(IDLE_SECONDS)
+                    continue
+                for item in items:
+                    held[item.entry.record_id] = item.pk
+                for work, outcome in self._reread(items, sink):
+                    if outcome is None:
+                        stages.put(work)
+                    else:
+                        settle(work, outcome)
+        finally:
+            stop.set()
+            stages.close()
+            beat.join()
+            seat.leave(self.client.transfer.total)
+            connections.close_all()
+        return finished
+
+    def _reread(
+        self, items: list[WorkItem], sink: LedgerSink
+    ) -> list[tuple[Work, RecordOutcome | None]]:
+        """The claimed records as FileMaker has them now, in one find."""
+        fields = self.fm.image_fields
+        query = [{fields.recid: f"=={item.recid}"} for item in items]
+        try:
+            page = self.client.find(self.fm.layout, query, limit=len(items))
+            records = {record.record_id: record for record in page.records}
+        except DataAPIError as exc:
+            # Read one at a time instead: one bad record fails alone.
+            logger.warning("re-reading %d records failed: %s", len(items), exc)
+            records = {}
+        found: list[tuple[Work, RecordOutcome | None]] = []
+        for item in items:
+            entry = item.entry
+            record = records.get(entry.record_id)
+            outcome: RecordOutcome | None = None
+            if record is None:
+                try:
+                    record = self.client.get_record(self.fm.layout, entry.record_id)
+                except DataAPIError as exc:
+                    outcome = self._gone(entry, sink, exc)
+            src = (
+                parse_record(record, fields, use_thumbnail=self.options.use_thumbnail)
+                if record is not None
+                else _source_of(entry)
+            )
+            found.append((Work(src, entry, item.patient_ref or None), outcome))
+        return found
+
+    def _gone(
+        self, entry: LedgerEntry, sink: LedgerSink, exc: DataAPIError
+    ) -> RecordOutcome:
+        work = Work(_source_of(entry), entry, None)
+        sink.failed(work, "download_failed", f"{GONE}: {exc}", None)
+        return outcome_of(work.src, "failed", "download_failed", f"{GONE}: {exc}")
+
+    def _beat(
+        self, seat: claims.Seat, backoff: SharedBackoff, stop: threading.Event
+    ) -> None:
+        try:
+            while not stop.wait(claims.HEARTBEAT_SECONDS):
+                seat.beat(self.client.transfer.total)
+                backoff.sync()
+                if self.parent_pid is not None and os.getppid() != self.parent_pid:
+                    logger.error("the import that started this worker has ended")
+                    stop.set()
+        finally:
+            connections.close_all()
+
+
+def _source_of(entry: LedgerEntry) -> SourceRecord:
+    """What the ledger knows of a record FileMaker no longer returns."""
+    return SourceRecord(
+        record_id=entry.record_id,
+        mod_id=entry.mod_id,
+        recid=None,
+        filemaker_id_raw=entry.filemaker_id_raw,
+        filemaker_id=entry.filemaker_id or None,
+        contact_id=entry.contact_id,
+        image_type=entry.image_type,
+        image_date=entry.image_date,
+        original_filename=entry.original_filename,
+        containers=(),
+        md5="",
+        modified_at=entry.modified_at_source,
+        exported=False,
+        image_date_raw=entry.image_date_raw,
+    )
+
+
+# -- forked workers -----------------------------------------------------------------
+
+
+def fork_workers(run: ImportRun, count: int, options: ImportOptions) -> list:
+    """Start `count` worker processes for `run`; they end when it has no work.
+
+    Forked, not spawned: a worker is this command's copy, with the same
+    settings however the project made them, and it opens its own database
+    connection, Data API session and S3 client. The caller forks before it
+    starts any thread of its own.
+    """
+    connections.close_all()  # never share a connection across a fork
+    context = multiprocessing.get_context("fork")
+    parent = os.getpid()
+    processes = []
+    for index in range(1, count + 1):
+        process = context.Process(
+            target=_worker_main,
+            args=(run.pk, index, options, parent),
+            name=f"import-worker-{index}",
+            daemon=True,
+        )
+        process.start()
+        processes.append(process)
+    return processes
+
+
+def _worker_main(run_id: int, index: int, options: ImportOptions, parent: int) -> None:
+    set_worker(index)
+    fm = FileMakerSettings.from_settings()
+    decode_budget.set_up_process(fm.decode_budget_megapixels)
+    store = object_store(max_pool=options.workers)
+    run = ImportRun.objects.get(pk=run_id)
+    with fm.client(max_concurrency=2 * options.workers) as client:
+        Worker(run, options, fm, client, store, parent_pid=parent).work()
