@@ -20,19 +20,21 @@ fi
 # (config.settings) and against a clinic app of another shape through the
 # configurable target (tests/generic_clinic): the oracle, failures, crash
 # resume and the operations. Gallery, API and browser tests
-# are the reference clinic's own and run once.
+# are the reference clinic's own and run once. The second pass imports with
+# two worker processes (claims through the database), the first with one.
 GENERIC_SUITES=(
     tests/pipeline/test_import_end_to_end.py  # the oracle, 1 and 16 workers, rerun, --limit, --dry-run
     tests/pipeline/test_failures.py           # S3, database and FileMaker refusing, then a rerun
     tests/reliability/test_crash_resume.py    # kill points and resume
     tests/operations                           # relink, rollback, refresh, verify and its planted faults
+    tests/pipeline/test_processes.py          # worker processes, a killed worker, a joining host
     tests/units tests/generic_clinic
 )
 both_targets() {
     echo "== pytest on $1: the reference clinic"
     "$BIN/pytest" "${@:2}"
     echo "== pytest on $1: a clinic app of another shape (configurable target)"
-    DJANGO_SETTINGS_MODULE=tests.generic_clinic.settings \
+    DJANGO_SETTINGS_MODULE=tests.generic_clinic.settings TEST_IMPORT_PROCESSES=2 \
         "$BIN/pytest" "${GENERIC_SUITES[@]}" "${@:2}"
 }
 

@@ -111,9 +111,8 @@ class Command(BaseCommand):
             processes = options["processes"] or conf.import_processes()
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from exc
-        if options["dry_run"] or options["limit"]:
-            # A dry run keeps nothing to share; --limit counts in one process.
-            processes = 1
+        if options["dry_run"]:
+            processes = 1  # it keeps nothing, so it has nothing to share
         run_options = ImportOptions(
             limit=options["limit"],
             dry_run=options["dry_run"],
