@@ -243,20 +243,42 @@ class ImportRunner:
         seen: set[int] = set()
         paged = threading.Event()
 
+        merged = threading.Condition()
+        offered = 0
+        # As in one process, paging runs only a little ahead of the workers
+        # (about what their threads and queues hold), so that an early stop
+        # or a halt leaves few records taken up and unfinished.
+        ahead = 4 * self.options.workers * self.options.processes
+
         def merge() -> None:
             for outcome in claims.finished_since(run, seen):
                 self._settled(outcomes, outcome)
+            with merged:
+                merged.notify_all()
             if self.stop.is_set():
                 claims.request_stop(run)
 
         def offer(work: Work) -> None:
+            nonlocal offered
             assert work.entry is not None
             assert work.src.recid is not None  # paged by recid
+            with merged:
+                while offered - len(seen) >= ahead and not self.stop.is_set():
+                    merged.wait(MERGE_SECONDS)
             claims.offer(run, work.entry, work.src.recid, work.patient)
+            offered += 1
 
-        merger = threading.Thread(
-            target=self._merge_until, args=(merge, paged, children), name="merge"
-        )
+        failures: list[BaseException] = []
+
+        def merge_until() -> None:
+            try:
+                self._merge_until(merge, paged, children)
+            except BaseException as exc:  # raised again in this thread
+                self.stop.set()
+                claims.request_stop(run)
+                failures.append(exc)
+
+        merger = threading.Thread(target=merge_until, name="merge")
         merger.start()
         try:
             self._pager(sink, outcomes).run(offer, self.progress)
@@ -271,19 +293,29 @@ class ImportRunner:
             for child in children:
                 child.join()
             merge()
+            left = claims.unfinished(run)
             self.workers = claims.workers_of(run)
             self.workers_filemaker_bytes = claims.filemaker_bytes(run)
             claims.tidy(run)
             self.progress.close()
+        if failures:
+            raise failures[0]
+        if left and not self.stop.is_set():
+            raise ImportAborted(
+                f"{left} record(s) taken up were left unfinished: the worker "
+                "processes ended early (their errors are above); running the "
+                "import again takes them up"
+            )
 
     def _merge_until(self, merge, paged: threading.Event, children: list) -> None:
         """Read outcomes back until every record taken up is finished.
 
         If every worker process has ended with records left (all were
-        killed), this process finishes them itself.
+        killed), this process finishes them itself, once.
         """
         run = self.run
         assert run is not None
+        took_over = False
         try:
             while True:
                 merge()
@@ -294,12 +326,15 @@ class ImportRunner:
                     stopped = self.stop.is_set()
                     if not claims.unfinished(run) or (stopped and not alive):
                         return
+                    if not alive and took_over:
+                        return
                     if not alive:
                         logger.warning(
                             "every worker process ended with records left; "
                             "this process finishes them"
                         )
                         claims.release_lost(run.pk)
+                        took_over = True
                         Worker(
                             run, self.options, self.fm, self.client, self.store
                         ).work()
