@@ -269,6 +269,7 @@ class RunWorker(models.Model):
     lost = models.BooleanField(default=False)  # found gone: its records went back
     records = models.PositiveIntegerField(default=0)
     filemaker_bytes = models.BigIntegerField(default=0)
+    cpu_seconds = models.JSONField(default=dict, blank=True)  # pipeline/cpu.py
 
     def __str__(self) -> str:
         return f"worker {self.owner} of run {self.run_id}"

@@ -110,6 +110,11 @@ def filemaker_bytes(run: ImportRun) -> int:
     return total or 0
 
 
+def cpu_seconds(run: ImportRun) -> list[dict[str, float]]:
+    """Each worker's CPU by part (pipeline/cpu.py), as it last said."""
+    return list(RunWorker.objects.filter(run=run).values_list("cpu_seconds", flat=True))
+
+
 def forget_other_runs(run: ImportRun) -> None:
     """Drop what earlier runs left undone (their process died); `run` holds
     the lock, so no other run is live. Their records are paged again."""
@@ -137,18 +142,22 @@ class Seat:
         RunWorker.objects.create(run=run, owner=owner, heartbeat_at=timezone.now())
         return cls(run.pk, owner)
 
-    def beat(self, filemaker_bytes: int) -> None:
+    def beat(self, filemaker_bytes: int, cpu_seconds: dict[str, float]) -> None:
         RunWorker.objects.filter(owner=self.owner).update(
-            heartbeat_at=timezone.now(), filemaker_bytes=filemaker_bytes
+            heartbeat_at=timezone.now(),
+            filemaker_bytes=filemaker_bytes,
+            cpu_seconds=cpu_seconds,
         )
 
-    def leave(self, filemaker_bytes: int) -> None:
+    def leave(self, filemaker_bytes: int, cpu_seconds: dict[str, float]) -> None:
         # Anything still held goes back at once (a worker stopped early).
         WorkItem.objects.filter(owner=self.owner, finished_at__isnull=True).update(
             owner=""
         )
         RunWorker.objects.filter(owner=self.owner).update(
-            left_at=timezone.now(), filemaker_bytes=filemaker_bytes
+            left_at=timezone.now(),
+            filemaker_bytes=filemaker_bytes,
+            cpu_seconds=cpu_seconds,
         )
 
     def run_state(self) -> ImportRun:
@@ -223,6 +232,7 @@ __all__ = [
     "HEARTBEAT_SECONDS",
     "LEASE",
     "Seat",
+    "cpu_seconds",
     "filemaker_bytes",
     "finished_since",
     "forget_other_runs",

@@ -36,6 +36,8 @@ from filemaker_migration.pipeline.accounting import Budget
 from filemaker_migration.pipeline.accounting import ImportOptions
 from filemaker_migration.pipeline.accounting import ImportResult
 from filemaker_migration.pipeline.accounting import Tripwire
+from filemaker_migration.pipeline.cpu import meter
+from filemaker_migration.pipeline.cpu import part
 from filemaker_migration.pipeline.outcomes import Outcomes
 from filemaker_migration.pipeline.outcomes import success_of
 from filemaker_migration.pipeline.progress import Progress
@@ -108,6 +110,7 @@ class ImportRunner:
         # One budget for the whole process: every worker's decode reserves
         # from it (decode_budget.py), so it is set before any worker starts.
         decode_budget.set_up_process(self.fm.decode_budget_megapixels)
+        meter.reset()
         lock = None
         sink: Sink = PredictingSink()
         children: list = []
@@ -251,7 +254,9 @@ class ImportRunner:
         ahead = 4 * self.options.workers * self.options.processes
 
         def merge() -> None:
-            for outcome in claims.finished_since(run, seen):
+            with part("claims"):
+                done = claims.finished_since(run, seen)
+            for outcome in done:
                 self._settled(outcomes, outcome)
             with merged:
                 merged.notify_all()
@@ -265,7 +270,8 @@ class ImportRunner:
             with merged:
                 while offered - len(seen) >= ahead and not self.stop.is_set():
                     merged.wait(MERGE_SECONDS)
-            claims.offer(run, work.entry, work.src.recid, work.patient)
+            with part("claims"):
+                claims.offer(run, work.entry, work.src.recid, work.patient)
             offered += 1
 
         failures: list[BaseException] = []
@@ -296,6 +302,8 @@ class ImportRunner:
             left = claims.unfinished(run)
             self.workers = claims.workers_of(run)
             self.workers_filemaker_bytes = claims.filemaker_bytes(run)
+            for seconds in claims.cpu_seconds(run):
+                meter.add(seconds)
             claims.tidy(run)
             self.progress.close()
         if failures:
@@ -336,7 +344,12 @@ class ImportRunner:
                         claims.release_lost(run.pk)
                         took_over = True
                         Worker(
-                            run, self.options, self.fm, self.client, self.store
+                            run,
+                            self.options,
+                            self.fm,
+                            self.client,
+                            self.store,
+                            own_process=False,
                         ).work()
                         continue
                 if paged.is_set():
@@ -387,6 +400,8 @@ class ImportRunner:
             "processes": self.options.processes,
             "workers": self.workers,
             "workers_filemaker_bytes": self.workers_filemaker_bytes,
+            # The importer's CPU by part, all its processes (pipeline/cpu.py).
+            "cpu_seconds": meter.seconds(),
         }
         path = outcomes.report.finish(header)
         if self.run is not None:

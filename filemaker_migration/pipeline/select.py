@@ -31,6 +31,7 @@ from filemaker_migration.derivatives import display_ready
 from filemaker_migration.imagecheck import ImageInfo
 from filemaker_migration.imagecheck import InvalidImageError
 from filemaker_migration.imagecheck import decode_image
+from filemaker_migration.pipeline.cpu import part
 from filemaker_migration.source import SourceRecord
 
 # Bytes kept in memory per download before spilling to a temporary file.
@@ -88,12 +89,14 @@ def check_body(
         admit = decode_budget.shared().admitter(held, box=box)
         info, pixels = decode_image(body, long_side=box, admit=admit)
         if for_gallery and pixels is not None:
-            made = derivatives_of(pixels, include_display=not ready)
+            with part("gallery"):
+                made = derivatives_of(pixels, include_display=not ready)
         # Dropped, not closed (see decode_image), before the budget is given back.
         del pixels
     if for_gallery and made is None:
         # A type the check cannot decode here (HEIC): Pillow says why.
-        made = derivatives_for(body)
+        with part("gallery"):
+            made = derivatives_for(body)
     return info, made
 
 
@@ -145,7 +148,8 @@ def choose_container(
             )
             raise ChecksumMismatchError(name, tried)
         try:
-            info, derivatives = check_body(body, for_gallery=for_gallery)
+            with part("check"):
+                info, derivatives = check_body(body, for_gallery=for_gallery)
         except InvalidImageError as exc:
             body.close()
             tried.append({"field": name, "result": exc.reason, "size": download.size})
@@ -183,6 +187,7 @@ def _download(
     max_bytes: int,
 ) -> ContainerDownload:
     # A stale or refused URL: the record is read again for a fresh one.
-    return client.download_field(
-        layout, src.record_id, name, url, body, max_bytes=max_bytes
-    )
+    with part("download"):
+        return client.download_field(
+            layout, src.record_id, name, url, body, max_bytes=max_bytes
+        )

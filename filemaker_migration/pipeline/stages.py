@@ -38,6 +38,7 @@ from filemaker_migration.models import LedgerEntry
 from filemaker_migration.models import State
 from filemaker_migration.pipeline.accounting import Budget
 from filemaker_migration.pipeline.accounting import ImportOptions
+from filemaker_migration.pipeline.cpu import part
 from filemaker_migration.pipeline.mark import mark_exported
 from filemaker_migration.pipeline.outcomes import Outcomes
 from filemaker_migration.pipeline.outcomes import error_text
@@ -108,6 +109,10 @@ class Pager:
     stop: threading.Event
 
     def run(self, hand_on: Callable[[Work], None], progress: Progress) -> None:
+        with part("page"):
+            self._run(hand_on, progress)
+
+    def _run(self, hand_on: Callable[[Work], None], progress: Progress) -> None:
         started = False
         pages = iter_unexported(
             self.client, self.layout, self.fields, page_size=self.options.page_size
@@ -249,15 +254,16 @@ class Storer:
         )
         download = chosen.download
         try:
-            self.store.put_create_only(
-                key,
-                chosen.body,
-                sha256=download.sha256,
-                content_type=chosen.info.type.content_type,
-            )
-            derived = ("", "")
-            if chosen.derivatives is not None:
-                derived = store_made(self.store, key, chosen.derivatives)
+            with part("s3"):
+                self.store.put_create_only(
+                    key,
+                    chosen.body,
+                    sha256=download.sha256,
+                    content_type=chosen.info.type.content_type,
+                )
+                derived = ("", "")
+                if chosen.derivatives is not None:
+                    derived = store_made(self.store, key, chosen.derivatives)
         except ObjectConflictError as exc:
             return fail(self.sink, work, "s3_conflict", exc, chosen.tried)
         except StoreError as exc:
@@ -290,7 +296,8 @@ class Committer:
         if upload is None and ledger.next_step(entry) != ledger.STEP_PERSIST:
             return False
         try:
-            created = persist(self.target, entry, upload)
+            with part("database"):
+                created = persist(self.target, entry, upload)
         except DatabaseError as exc:
             if upload is not None:
                 # Keep the fact that the object is stored, if the database
@@ -316,12 +323,13 @@ class WriteBack:
         assert entry is not None
         if entry.exported_at is not None:
             return None
-        try:
-            mod_id = mark_exported(
-                self.client, self.layout, entry, self.fields, self.layout_fields
-            )
-        except DataAPIError as exc:
-            return fail(self.sink, work, "filemaker_writeback_failed", exc)
-        crashpoint("after_mark")
-        ledger.record_exported(entry, mod_id=mod_id)
+        with part("write_back"):
+            try:
+                mod_id = mark_exported(
+                    self.client, self.layout, entry, self.fields, self.layout_fields
+                )
+            except DataAPIError as exc:
+                return fail(self.sink, work, "filemaker_writeback_failed", exc)
+            crashpoint("after_mark")
+            ledger.record_exported(entry, mod_id=mod_id)
         return None

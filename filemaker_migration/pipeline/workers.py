@@ -35,6 +35,8 @@ from filemaker_migration.models import WorkItem
 from filemaker_migration.pipeline import claims
 from filemaker_migration.pipeline.accounting import ImportOptions
 from filemaker_migration.pipeline.backoff import SharedBackoff
+from filemaker_migration.pipeline.cpu import meter
+from filemaker_migration.pipeline.cpu import part
 from filemaker_migration.pipeline.outcomes import outcome_of
 from filemaker_migration.pipeline.report import RecordOutcome
 from filemaker_migration.pipeline.sinks import LedgerSink
@@ -106,6 +108,9 @@ class Worker:
     client: DataAPIClient
     store: ObjectStore
     parent_pid: int | None = None  # a forked worker ends with its command
+    # Its own process's CPU by part, for the report; not when it runs in the
+    # starting command's process, whose meter the report reads already.
+    own_process: bool = True
 
     def work(self) -> int:
         """Work until the run has nothing left; the records this one finished."""
@@ -132,7 +137,8 @@ class Worker:
 
         def settle(work: Work, outcome: RecordOutcome) -> None:
             nonlocal finished
-            seat.finish(held.pop(work.src.record_id), outcome)
+            with part("claims"):
+                seat.finish(held.pop(work.src.record_id), outcome)
             finished += 1
             if outcome.reason == TRANSFER_LIMIT:
                 claims.request_stop(self.run)  # every worker, every host
@@ -149,7 +155,8 @@ class Worker:
                 state = seat.run_state()
                 if state.stop_requested or state.status != RunStatus.RUNNING:
                     break
-                items = seat.claim(self.options.workers)
+                with part("claims"):
+                    items = seat.claim(self.options.workers)
                 if not items:
                     if state.paged_at is not None and not seat.has_work_left():
                         break
@@ -160,7 +167,9 @@ class Worker:
                     continue
                 for item in items:
                     held[item.entry.record_id] = item.pk
-                for work, outcome in self._reread(items, sink):
+                with part("page"):
+                    reread = self._reread(items, sink)
+                for work, outcome in reread:
                     if outcome is None:
                         stages.put(work)
                     else:
@@ -169,9 +178,12 @@ class Worker:
             stop.set()
             stages.close()
             beat.join()
-            seat.leave(self.client.transfer.total)
+            seat.leave(self.client.transfer.total, self._cpu())
             connections.close_all()
         return finished
+
+    def _cpu(self) -> dict[str, float]:
+        return meter.seconds() if self.own_process else {}
 
     def _reread(
         self, items: list[WorkItem], sink: LedgerSink
@@ -216,7 +228,7 @@ class Worker:
     ) -> None:
         try:
             while not stop.wait(claims.HEARTBEAT_SECONDS):
-                seat.beat(self.client.transfer.total)
+                seat.beat(self.client.transfer.total, self._cpu())
                 backoff.sync()
                 if self.parent_pid is not None and os.getppid() != self.parent_pid:
                     logger.error("the import that started this worker has ended")
@@ -274,6 +286,7 @@ def fork_workers(run: ImportRun, count: int, options: ImportOptions) -> list:
 
 def _worker_main(run_id: int, index: int, options: ImportOptions, parent: int) -> None:
     set_worker(index)
+    meter.reset()  # forked with the parent's counts
     fm = FileMakerSettings.from_settings()
     decode_budget.set_up_process(fm.decode_budget_megapixels)
     store = object_store(max_pool=options.workers)

@@ -61,6 +61,10 @@ def test_worker_processes_import_what_one_process_does(migration_env, emulator):
     # Every record a worker finished is in the one report, once.
     assert sum(worker["records"] for worker in workers) == worker_records(report)
     assert report["workers_filemaker_bytes"] > 0
+    # The workers' CPU is in the report, part by part.
+    cpu = report["cpu_seconds"]
+    assert all(cpu[part] > 0 for part in ("page", "download", "check", "s3"))
+    assert cpu["claims"] > 0
     assert not WorkItem.objects.exists(), "the run's shared work is tidied away"
 
 
