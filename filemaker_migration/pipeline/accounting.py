@@ -56,6 +56,8 @@ class ImportResult:
     filemaker_bytes: int = 0  # received from FileMaker (Data API + containers)
     dry_run: bool = False
     limit: int | None = None  # --limit: a trial run
+    # With worker processes: each one's host and pid, records, whether lost.
+    workers: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def seen(self) -> int:

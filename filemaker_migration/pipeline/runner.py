@@ -427,4 +427,5 @@ class ImportRunner:
             filemaker_bytes=self.client.transfer.total + self.workers_filemaker_bytes,
             dry_run=self.options.dry_run,
             limit=self.options.limit,
+            workers=self.workers,
         )

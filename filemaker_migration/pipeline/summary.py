@@ -67,6 +67,13 @@ def format_summary(
             f"  STOPPED EARLY: the first records all failed the same way at the "
             f"destination, {result.stopped_early}; fix that, then run again"
         )
+    if result.workers:
+        shares = ", ".join(
+            f"{w['worker']} {w['records']:,}"
+            + (" (lost, its records taken over)" if w["lost"] else "")
+            for w in result.workers
+        )
+        lines.append(f"  records finished by {len(result.workers)} workers: {shares}")
     # FileMaker's licence caps what the Data API sends (error 953 beyond it).
     lines.append(f"  received from FileMaker: {result.filemaker_bytes / 1e6:,.1f} MB")
     if result.halted:

@@ -50,8 +50,10 @@ def manage(settings, *args: str, **env: str) -> subprocess.Popen:
 
 def test_worker_processes_import_what_one_process_does(migration_env, emulator):
     import_patients()
-    report = report_of(run_import("--processes", "2", "--workers", "4"))
+    output = run_import("--processes", "2", "--workers", "4")
+    report = report_of(output)
 
+    assert "records finished by 2 workers: " in output
     assert_clean_end_state(emulator.dataset, migration_env)
     assert report["totals"]["seen"] == len(expected_records(emulator.dataset))
     assert report["processes"] == 2
