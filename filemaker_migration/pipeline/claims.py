@@ -160,10 +160,11 @@ class Seat:
             cpu_seconds=cpu_seconds,
         )
 
-    def run_state(self) -> ImportRun:
-        return ImportRun.objects.only(
-            "status", "paged_at", "stop_requested", "filemaker_limit"
-        ).get(pk=self.run_id)
+    def live_run(self) -> ImportRun | None:
+        """The run, while workers should take records up: None once it has
+        ended, was asked to stop, or its starting command is gone (its lock
+        went stale), so that nothing works on after a rollback may start."""
+        return live_runs().only("paged_at").filter(pk=self.run_id).first()
 
     def claim(self, count: int) -> list[WorkItem]:
         """Up to `count` unowned items, lowest recid first, now this worker's."""
@@ -193,9 +194,6 @@ class Seat:
             RunWorker.objects.filter(owner=self.owner).update(
                 records=F("records") + done
             )
-
-    def run_is_live(self) -> bool:
-        return live_runs().filter(pk=self.run_id).exists()
 
     def has_work_left(self) -> bool:
         """Items not finished that this or another worker may still take."""

@@ -30,7 +30,6 @@ from filemaker_migration.dataapi import DataAPIClient
 from filemaker_migration.dataapi import DataAPIError
 from filemaker_migration.models import ImportRun
 from filemaker_migration.models import LedgerEntry
-from filemaker_migration.models import RunStatus
 from filemaker_migration.models import WorkItem
 from filemaker_migration.pipeline import claims
 from filemaker_migration.pipeline.accounting import ImportOptions
@@ -152,16 +151,13 @@ class Worker:
         stages = StageThreads(self.options.workers, chooser, finish, sink, settle)
         try:
             while not stop.is_set():
-                state = seat.run_state()
-                if state.stop_requested or state.status != RunStatus.RUNNING:
+                run = seat.live_run()
+                if run is None:
                     break
                 with part("claims"):
                     items = seat.claim(self.options.workers)
                 if not items:
-                    if state.paged_at is not None and not seat.has_work_left():
-                        break
-                    if state.paged_at is None and not seat.run_is_live():
-                        logger.error("the import's pager has stopped; ending")
+                    if run.paged_at is not None and not seat.has_work_left():
                         break
                     stop.wait(IDLE_SECONDS)
                     continue

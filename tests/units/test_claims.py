@@ -98,7 +98,7 @@ def test_leaving_gives_back_what_a_worker_still_held():
     run = offered(2)
     seat = claims.Seat.take(run)
     seat.claim(2)
-    seat.leave(filemaker_bytes=10)
+    seat.leave(filemaker_bytes=10, cpu_seconds={})
     assert claims.Seat.take(run).claim(2)
 
 
