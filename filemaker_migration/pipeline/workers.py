@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.db import DatabaseError
 from django.db import connections
 
 from filemaker_migration import decode_budget
@@ -222,10 +223,19 @@ class Worker:
     def _beat(
         self, seat: claims.Seat, backoff: SharedBackoff, stop: threading.Event
     ) -> None:
+        beaten = time.monotonic()
         try:
             while not stop.wait(claims.HEARTBEAT_SECONDS):
-                seat.beat(self.client.transfer.total, self._cpu())
-                backoff.sync()
+                try:
+                    seat.beat(self.client.transfer.total, self._cpu())
+                    backoff.sync()
+                    beaten = time.monotonic()
+                except DatabaseError as exc:
+                    logger.warning("worker heartbeat failed: %s", type(exc).__name__)
+                if time.monotonic() - beaten > claims.LEASE.total_seconds() / 2:
+                    # Others will take this worker's records soon: stop first.
+                    logger.error("the database has not heard this worker; ending")
+                    stop.set()
                 if self.parent_pid is not None and os.getppid() != self.parent_pid:
                     logger.error("the import that started this worker has ended")
                     stop.set()
