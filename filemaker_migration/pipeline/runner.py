@@ -48,13 +48,8 @@ from filemaker_migration.pipeline.sinks import PredictingSink
 from filemaker_migration.pipeline.sinks import Sink
 from filemaker_migration.pipeline.sinks import Work
 from filemaker_migration.pipeline.stages import TRANSFER_LIMIT
-from filemaker_migration.pipeline.stages import Chooser
-from filemaker_migration.pipeline.stages import Committer
 from filemaker_migration.pipeline.stages import Pager
-from filemaker_migration.pipeline.stages import Storer
-from filemaker_migration.pipeline.stages import WriteBack
-from filemaker_migration.pipeline.wiring import StageThreads
-from filemaker_migration.pipeline.wiring import finisher
+from filemaker_migration.pipeline.wiring import start_stages
 from filemaker_migration.pipeline.workers import Worker
 from filemaker_migration.pipeline.workers import fork_workers
 from filemaker_migration.runlock import RunLockHandle
@@ -202,27 +197,15 @@ class ImportRunner:
 
     def _process_all(self, sink: Sink, outcomes: Outcomes) -> None:
         """Pager -> choosers (download, check) -> finishers (S3, DB, FileMaker)."""
-        chooser = Chooser(
-            self.client,
-            self.fm.layout,
-            self.fields,
-            self.options,
-            sink,
-            self.store.settings.key_prefix,
-        )
-        finish = finisher(
-            Storer(self.store, sink),
-            Committer(self.target, sink),
-            WriteBack(
-                self.client, self.fm.layout, self.fields, self.layout_fields, sink
-            ),
-        )
-        stages = StageThreads(
-            self.options.workers,
-            chooser,
-            finish,
-            sink,
-            lambda _work, outcome: self._settled(outcomes, outcome),
+        stages = start_stages(
+            client=self.client,
+            fm=self.fm,
+            options=self.options,
+            store=self.store,
+            target=self.target,
+            layout_fields=self.layout_fields,
+            sink=sink,
+            settle=lambda _work, outcome: self._settled(outcomes, outcome),
         )
         try:
             self._pager(sink, outcomes).run(stages.put, self.progress)

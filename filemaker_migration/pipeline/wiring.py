@@ -21,6 +21,10 @@ from collections.abc import Callable
 from django.db import connections
 
 from filemaker_migration import ledger
+from filemaker_migration.conf import FileMakerSettings
+from filemaker_migration.dataapi import DataAPIClient
+from filemaker_migration.dataapi import FieldMeta
+from filemaker_migration.pipeline.accounting import ImportOptions
 from filemaker_migration.pipeline.outcomes import outcome_of
 from filemaker_migration.pipeline.outcomes import success_of
 from filemaker_migration.pipeline.report import RecordOutcome
@@ -31,13 +35,39 @@ from filemaker_migration.pipeline.stages import Chooser
 from filemaker_migration.pipeline.stages import Committer
 from filemaker_migration.pipeline.stages import Storer
 from filemaker_migration.pipeline.stages import WriteBack
+from filemaker_migration.s3store import ObjectStore
+from filemaker_migration.targets import Target
 
 logger = logging.getLogger(__name__)
 
 Settle = Callable[[Work, RecordOutcome], None]
 
 
-def finisher(storer: Storer, committer: Committer, write_back: WriteBack):
+def start_stages(
+    *,
+    client: DataAPIClient,
+    fm: FileMakerSettings,
+    options: ImportOptions,
+    store: ObjectStore,
+    target: Target,
+    layout_fields: dict[str, FieldMeta],
+    sink: Sink,
+    settle: Settle,
+) -> StageThreads:
+    """The stages after the pager, running: in the pager's process or a worker's."""
+    fields = fm.image_fields
+    chooser = Chooser(
+        client, fm.layout, fields, options, sink, store.settings.key_prefix
+    )
+    finish = _finisher(
+        Storer(store, sink),
+        Committer(target, sink),
+        WriteBack(client, fm.layout, fields, layout_fields, sink),
+    )
+    return StageThreads(options.workers, chooser, finish, sink, settle)
+
+
+def _finisher(storer: Storer, committer: Committer, write_back: WriteBack):
     """Store (unless done before), commit the rows, tell FileMaker."""
 
     def finish(work: Work, chosen: Chosen | None) -> RecordOutcome:

@@ -42,12 +42,7 @@ from filemaker_migration.pipeline.report import RecordOutcome
 from filemaker_migration.pipeline.sinks import LedgerSink
 from filemaker_migration.pipeline.sinks import Work
 from filemaker_migration.pipeline.stages import TRANSFER_LIMIT
-from filemaker_migration.pipeline.stages import Chooser
-from filemaker_migration.pipeline.stages import Committer
-from filemaker_migration.pipeline.stages import Storer
-from filemaker_migration.pipeline.stages import WriteBack
-from filemaker_migration.pipeline.wiring import StageThreads
-from filemaker_migration.pipeline.wiring import finisher
+from filemaker_migration.pipeline.wiring import start_stages
 from filemaker_migration.s3store import ObjectStore
 from filemaker_migration.source import SourceRecord
 from filemaker_migration.source import parse_record
@@ -116,21 +111,7 @@ class Worker:
         """Work until the run has nothing left; the records this one finished."""
         seat = claims.Seat.take(self.run)
         sink = LedgerSink(self.run)
-        fields = self.fm.image_fields
         layout_fields = self.client.layout_fields(self.fm.layout)
-        chooser = Chooser(
-            self.client,
-            self.fm.layout,
-            fields,
-            self.options,
-            sink,
-            self.store.settings.key_prefix,
-        )
-        finish = finisher(
-            Storer(self.store, sink),
-            Committer(get_target(), sink),
-            WriteBack(self.client, self.fm.layout, fields, layout_fields, sink),
-        )
         held: dict[str, int] = {}  # record id -> its WorkItem
         finished = 0
         stop = threading.Event()
@@ -149,7 +130,16 @@ class Worker:
             target=self._beat, args=(seat, backoff, stop), name="worker-beat"
         )
         beat.start()
-        stages = StageThreads(self.options.workers, chooser, finish, sink, settle)
+        stages = start_stages(
+            client=self.client,
+            fm=self.fm,
+            options=self.options,
+            store=self.store,
+            target=get_target(),
+            layout_fields=layout_fields,
+            sink=sink,
+            settle=settle,
+        )
         try:
             while not stop.is_set():
                 run = seat.live_run()
