@@ -8,7 +8,7 @@ no cleanup, no finally blocks, exactly like a power cut or `kill -9`. Unset
 
 "after_upload:7@1" kills only worker process 1 of a run with `--processes`
 (each process counts its own passes), so a test can kill one worker while
-the others go on.
+the others go on; "@0" is the command that started them.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def crashpoint(name: str) -> None:
         return
     spec, _, only = spec.partition("@")
     point, _, count = spec.partition(":")
-    if point != name or (only and str(_worker) != only):
+    if point != name or (only and str(_worker or 0) != only):
         return
     with _lock:
         _hits[name] = _hits.get(name, 0) + 1

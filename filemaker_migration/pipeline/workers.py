@@ -12,9 +12,11 @@ host, against the same database.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -281,6 +283,7 @@ def fork_workers(run: ImportRun, count: int, options: ImportOptions) -> list:
 
 
 def _worker_main(run_id: int, index: int, options: ImportOptions, parent: int) -> None:
+    _die_with(parent)
     set_worker(index)
     meter.reset()  # forked with the parent's counts
     fm = FileMakerSettings.from_settings()
@@ -289,3 +292,18 @@ def _worker_main(run_id: int, index: int, options: ImportOptions, parent: int) -
     run = ImportRun.objects.get(pk=run_id)
     with fm.client(max_concurrency=2 * options.workers) as client:
         Worker(run, options, fm, client, store, parent_pid=parent).work()
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this worker when the command that forked it dies
+    (Linux); elsewhere the heartbeat notices within HEARTBEAT_SECONDS. A
+    worker killed so is a crash like any other: its records resume."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before the kernel was asked
+        os._exit(1)

@@ -8,6 +8,9 @@ FileMaker emulator and S3 server, as another machine would be.
 
 from __future__ import annotations
 
+import os
+import select
+import signal
 import subprocess
 import sys
 from io import StringIO
@@ -107,6 +110,48 @@ def test_a_killed_worker_s_records_are_finished_by_the_other(
     rerun = report_of(run_import("--processes", "2"))
     assert rerun["totals"].get("imported", 0) == 0
     assert emulator.app.backend.seen["stream_bodies"] == downloads
+
+
+def ended_within(pid: int, seconds: float) -> bool:
+    """Whether process `pid` has ended (or ends within `seconds`): waits on
+    the kernel's notice of its exit (a pidfd), not on a clock."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        readable, _, _ = select.select([fd], [], [], seconds)
+        return bool(readable)
+    finally:
+        os.close(fd)
+
+
+def test_the_workers_die_with_the_command_that_started_them(
+    settings, migration_env, emulator
+):
+    """SIGKILL the starting command mid-run: its workers die with it (no
+    orphan goes on working), and a rerun reaches the clean end state."""
+    import_patients()
+    first = manage(
+        settings,
+        "import_filemaker_images",
+        "--processes",
+        "2",
+        "--workers",
+        "4",
+        MIGRATION_CRASH_AT="after_register:30@0",
+    )
+    first.communicate(timeout=600)
+    assert first.returncode == -signal.SIGKILL
+    pids = [
+        int(owner.split(":")[1])
+        for owner in RunWorker.objects.values_list("owner", flat=True)
+    ]
+    assert len(pids) == 2
+    assert all(ended_within(pid, 30) for pid in pids)
+
+    run_import("--processes", "2")
+    assert_clean_end_state(emulator.dataset, migration_env)
 
 
 def test_a_host_that_joins_shares_the_run(settings, migration_env, emulator):
