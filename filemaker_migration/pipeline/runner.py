@@ -17,7 +17,6 @@ import threading
 import time
 from pathlib import Path
 
-from django.db import connections
 from django.utils import timezone
 
 from filemaker_migration import decode_budget
@@ -36,8 +35,9 @@ from filemaker_migration.pipeline.accounting import Budget
 from filemaker_migration.pipeline.accounting import ImportOptions
 from filemaker_migration.pipeline.accounting import ImportResult
 from filemaker_migration.pipeline.accounting import Tripwire
+from filemaker_migration.pipeline.coordinator import SharedRun
+from filemaker_migration.pipeline.coordinator import UnfinishedRecords
 from filemaker_migration.pipeline.cpu import meter
-from filemaker_migration.pipeline.cpu import part
 from filemaker_migration.pipeline.outcomes import Outcomes
 from filemaker_migration.pipeline.outcomes import success_of
 from filemaker_migration.pipeline.progress import Progress
@@ -46,7 +46,6 @@ from filemaker_migration.pipeline.report import ReportWriter
 from filemaker_migration.pipeline.sinks import LedgerSink
 from filemaker_migration.pipeline.sinks import PredictingSink
 from filemaker_migration.pipeline.sinks import Sink
-from filemaker_migration.pipeline.sinks import Work
 from filemaker_migration.pipeline.stages import TRANSFER_LIMIT
 from filemaker_migration.pipeline.stages import Pager
 from filemaker_migration.pipeline.wiring import start_stages
@@ -60,8 +59,6 @@ from filemaker_migration.targets import get_target
 logger = logging.getLogger(__name__)
 
 LOCK_NAME = "import_filemaker_images"
-# How often the pager's process reads the workers' outcomes back.
-MERGE_SECONDS = 0.5
 
 
 class ImportAborted(Exception):
@@ -219,128 +216,40 @@ class ImportRunner:
     def _process_with_workers(
         self, sink: Sink, outcomes: Outcomes, children: list
     ) -> None:
-        """The pager offers records in the database; the workers finish them.
-
-        Their outcomes are read back into this run's report as they come, so
-        the progress line, the tripwire and the 953 halt see every worker's.
-        """
+        """The pager offers records in the database; the workers finish them."""
         run = self.run
         assert run is not None
-        seen: set[int] = set()
-        paged = threading.Event()
-
-        merged = threading.Condition()
-        offered = 0
-        # As in one process, paging runs only a little ahead of the workers
-        # (about what their threads and queues hold), so that an early stop
-        # or a halt leaves few records taken up and unfinished.
-        ahead = 4 * self.options.workers * self.options.processes
-
-        def merge() -> None:
-            with part("claims"):
-                done = claims.finished_since(run, seen)
-            for outcome in done:
-                self._settled(outcomes, outcome)
-            with merged:
-                merged.notify_all()
-            if self.stop.is_set():
-                claims.request_stop(run)
-
-        def offer(work: Work) -> None:
-            nonlocal offered
-            assert work.entry is not None
-            assert work.src.recid is not None  # paged by recid
-            with merged:
-                while offered - len(seen) >= ahead and not self.stop.is_set():
-                    merged.wait(MERGE_SECONDS)
-            with part("claims"):
-                claims.offer(run, work.entry, work.src.recid, work.patient)
-            offered += 1
-
-        failures: list[BaseException] = []
-
-        def merge_until() -> None:
-            try:
-                self._merge_until(merge, paged, children)
-            except BaseException as exc:  # raised again in this thread
-                self.stop.set()
-                claims.request_stop(run)
-                failures.append(exc)
-
-        merger = threading.Thread(target=merge_until, name="merge")
-        merger.start()
+        shared = SharedRun(
+            run,
+            children,
+            ahead=4 * self.options.workers * self.options.processes,
+            settle=lambda outcome: self._settled(outcomes, outcome),
+            stop=self.stop,
+            take_over=lambda: Worker(
+                run,
+                self.options,
+                self.fm,
+                self.client,
+                self.store,
+                own_process=False,
+            ).work(),
+        )
+        shared.start()
         try:
-            self._pager(sink, outcomes).run(offer, self.progress)
-            claims.paging_done(run)
+            self._pager(sink, outcomes).run(shared.offer, self.progress)
+            shared.paging_done()
         except BaseException:
-            self.stop.set()
-            claims.request_stop(run)
+            shared.abandon()
             raise
         finally:
-            paged.set()
-            merger.join()
-            for child in children:
-                child.join()
-            merge()
-            left = claims.unfinished(run)
-            self.workers = claims.workers_of(run)
-            self.workers_filemaker_bytes = claims.filemaker_bytes(run)
-            for seconds in claims.cpu_seconds(run):
-                meter.add(seconds)
-            claims.tidy(run)
-            self.progress.close()
-        if failures:
-            raise failures[0]
-        if left and not self.stop.is_set():
-            raise ImportAborted(
-                f"{left} record(s) taken up were left unfinished: the worker "
-                "processes ended early (their errors are above); running the "
-                "import again takes them up"
-            )
-
-    def _merge_until(self, merge, paged: threading.Event, children: list) -> None:
-        """Read outcomes back until every record taken up is finished.
-
-        If every worker process has ended with records left (all were
-        killed), this process finishes them itself, once.
-        """
-        run = self.run
-        assert run is not None
-        took_over = False
-        try:
-            while True:
-                merge()
-                # is_alive() also reaps a worker that died, so that its pid
-                # is seen dead and its records go back at once.
-                alive = sum(child.is_alive() for child in children) > 0
-                if paged.is_set():
-                    stopped = self.stop.is_set()
-                    if not claims.unfinished(run) or (stopped and not alive):
-                        return
-                    if not alive and took_over:
-                        return
-                    if not alive:
-                        logger.warning(
-                            "every worker process ended with records left; "
-                            "this process finishes them"
-                        )
-                        claims.release_lost(run.pk)
-                        took_over = True
-                        Worker(
-                            run,
-                            self.options,
-                            self.fm,
-                            self.client,
-                            self.store,
-                            own_process=False,
-                        ).work()
-                        continue
-                if paged.is_set():
-                    time.sleep(MERGE_SECONDS)
-                else:
-                    paged.wait(MERGE_SECONDS)
-        finally:
-            connections.close_all()
+            try:
+                shared.finish()
+            except UnfinishedRecords as exc:
+                raise ImportAborted(str(exc)) from exc
+            finally:
+                self.workers = shared.workers
+                self.workers_filemaker_bytes = shared.filemaker_bytes
+                self.progress.close()
 
     def _settled(self, outcomes: Outcomes, outcome: RecordOutcome) -> None:
         outcomes.finish(outcome)
