@@ -67,18 +67,21 @@ def request_stop(run: ImportRun) -> None:
     ImportRun.objects.filter(pk=run.pk).update(stop_requested=True)
 
 
-def finished_since(run: ImportRun, seen: set[int]) -> list[RecordOutcome]:
-    """Outcomes of the items finished that are not in `seen` (which grows)."""
-    rows = (
-        WorkItem.objects.filter(run=run, finished_at__isnull=False)
-        .exclude(pk__in=seen)
-        .values_list("pk", "outcome")
-    )
-    found = []
-    for pk, outcome in rows:
-        seen.add(pk)
-        found.append(RecordOutcome(**outcome))
-    return found
+def take_finished(run: ImportRun, batch: int = 500) -> list[RecordOutcome]:
+    """The outcomes of the items finished since the last call; their items go
+    (the starting command alone reads them, into the report)."""
+    found: list[RecordOutcome] = []
+    while True:
+        with transaction.atomic():
+            rows = list(
+                WorkItem.objects.filter(run=run, finished_at__isnull=False)
+                .order_by("pk")
+                .values_list("pk", "outcome")[:batch]
+            )
+            WorkItem.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
+        found.extend(RecordOutcome(**outcome) for _, outcome in rows)
+        if len(rows) < batch:
+            return found
 
 
 def live_runs():
@@ -232,7 +235,6 @@ __all__ = [
     "Seat",
     "cpu_seconds",
     "filemaker_bytes",
-    "finished_since",
     "forget_other_runs",
     "live_runs",
     "live_workers",
@@ -240,6 +242,7 @@ __all__ = [
     "paging_done",
     "release_lost",
     "request_stop",
+    "take_finished",
     "tidy",
     "unfinished",
     "workers_of",

@@ -56,8 +56,8 @@ class SharedRun:
         self.take_over = take_over  # finish the rest in this process
         self.workers: list[dict[str, object]] = []
         self.filemaker_bytes = 0
-        self._seen: set[int] = set()
         self._offered = 0
+        self._finished = 0
         self._merged = threading.Condition()
         self._paged = threading.Event()
         self._failures: list[BaseException] = []
@@ -72,7 +72,7 @@ class SharedRun:
         assert work.src.recid is not None  # paged by recid
         with self._merged:
             while (
-                self._offered - len(self._seen) >= self.ahead and not self.stop.is_set()
+                self._offered - self._finished >= self.ahead and not self.stop.is_set()
             ):
                 self._merged.wait(MERGE_SECONDS)
         with part("claims"):
@@ -111,9 +111,10 @@ class SharedRun:
 
     def _merge(self) -> None:
         with part("claims"):
-            done = claims.finished_since(self.run, self._seen)
+            done = claims.take_finished(self.run)
         for outcome in done:
             self.settle(outcome)
+        self._finished += len(done)
         with self._merged:
             self._merged.notify_all()
         if self.stop.is_set():

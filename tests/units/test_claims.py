@@ -47,14 +47,23 @@ def test_offering_a_record_twice_keeps_one_item():
     assert WorkItem.objects.filter(run=run).count() == 2
 
 
+def test_finished_outcomes_are_taken_in_batches_and_none_twice():
+    run = offered(7)
+    seat = claims.Seat.take(run)
+    for item in seat.claim(7):
+        seat.finish(item.pk, RecordOutcome(item.entry.record_id, "ID", "imported"))
+    taken = claims.take_finished(run, batch=3)
+    assert sorted(int(o.record_id) for o in taken) == list(range(1, 8))
+    assert not WorkItem.objects.filter(run=run).exists()
+
+
 def test_a_finished_item_carries_its_outcome_back():
     run = offered(1)
     seat = claims.Seat.take(run)
     (item,) = seat.claim(1)
     seat.finish(item.pk, RecordOutcome("1", "ID", "imported"))
-    seen: set[int] = set()
-    assert [o.outcome for o in claims.finished_since(run, seen)] == ["imported"]
-    assert claims.finished_since(run, seen) == []  # read back once
+    assert [o.outcome for o in claims.take_finished(run)] == ["imported"]
+    assert claims.take_finished(run) == []  # read back once
     assert claims.unfinished(run) == 0
     assert RunWorker.objects.get(owner=seat.owner).records == 1
 
