@@ -8,7 +8,11 @@ fields tried in words, as on the report page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import Model
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -20,6 +24,17 @@ from filemaker_migration.models import LedgerEntry
 from filemaker_migration.models import ReviewItem
 from filemaker_migration.models import SpotCheck
 from filemaker_migration.models import State
+
+
+def date_column(field: str, description: str) -> Callable[[Any, Model], str]:
+    """A column (or read-only field) showing the date field `field` the one
+    way dates are written, sorted by that field."""
+
+    @admin.display(description=description, ordering=field)
+    def column(self: Any, row: Model) -> str:
+        return date_text(getattr(row, field))
+
+    return column
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -70,13 +85,8 @@ class ImportRunAdmin(ReadOnlyAdmin):
     )
     list_filter = ("status", "dry_run", "command")
 
-    @admin.display(description="started", ordering="started_at")
-    def started(self, run: ImportRun) -> str:
-        return date_text(run.started_at)
-
-    @admin.display(description="finished", ordering="finished_at")
-    def finished(self, run: ImportRun) -> str:
-        return date_text(run.finished_at)
+    started = date_column("started_at", "started")
+    finished = date_column("finished_at", "finished")
 
     @admin.display(description="records")
     def seen(self, run: ImportRun) -> int | None:
@@ -138,13 +148,8 @@ class EntryColumns:
     def tried(self, entry: LedgerEntry) -> str:
         return reasons.tried_text(entry.fields_tried) or "—"
 
-    @admin.display(description="updated", ordering="updated_at")
-    def updated(self, entry: LedgerEntry) -> str:
-        return date_text(entry.updated_at)
-
-    @admin.display(description="exported to FileMaker", ordering="exported_at")
-    def exported(self, entry: LedgerEntry) -> str:
-        return date_text(entry.exported_at)
+    updated = date_column("updated_at", "updated")
+    exported = date_column("exported_at", "exported to FileMaker")
 
 
 # The change page: every fact, readable (no raw JSON, one date format).
@@ -229,9 +234,7 @@ class SpotCheckAdmin(ReadOnlyAdmin):
     def flagged_ids(self, check: SpotCheck) -> str:
         return ", ".join(id_text(i) for i in check.flagged) or "—"
 
-    @admin.display(description="signed", ordering="signed_at")
-    def signed(self, check: SpotCheck) -> str:
-        return date_text(check.signed_at)
+    signed = date_column("signed_at", "signed")
 
     @admin.display(description="approved")
     def approved_count(self, check: SpotCheck) -> int:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from typing import Self
+from typing import TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -42,6 +43,8 @@ from filemaker_migration.dataapi._types import Observations
 from filemaker_migration.dataapi._types import TransferCounter
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class Connection:
@@ -190,6 +193,14 @@ class Connection:
             reraise=True,
         )
 
+    def _retried(self, attempt: Callable[[], T]) -> T:
+        """What `attempt` returns, tried again after each transient error
+        (`_retrying`'s policy: the last error is raised once they run out)."""
+        for retry in self._retrying():
+            with retry:
+                return attempt()
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def _wait(self, retry_state: tenacity.RetryCallState) -> float:
         exc = retry_state.outcome.exception() if retry_state.outcome else None
         if isinstance(exc, ServerBusyError) and exc.retry_after is not None:
@@ -228,20 +239,22 @@ class Connection:
 
         Authenticated calls run on a session with room (`_sessions`).
         """
-        for attempt in self._retrying():
-            with attempt:
-                if not authenticated:
-                    return self._send(method, path, **kwargs)
-                with self.sessions.slot() as session:
-                    token = self.sessions.ensure_token(session)
-                    try:
-                        body = self._send(method, path, token=token, **kwargs)
-                    except InvalidTokenError:
-                        token = self.sessions.relogin(session, stale=token)
-                        body = self._send(method, path, token=token, **kwargs)
-                    self.sessions.touch(session)
-                    return body
-        raise AssertionError("unreachable")  # pragma: no cover
+        if not authenticated:
+            return self._retried(lambda: self._send(method, path, **kwargs))
+        return self._retried(lambda: self._send_on_session(method, path, **kwargs))
+
+    def _send_on_session(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """One try of an authenticated call; a stale token (952) is replaced
+        by a new login and the call sent once more."""
+        with self.sessions.slot() as session:
+            token = self.sessions.ensure_token(session)
+            try:
+                body = self._send(method, path, token=token, **kwargs)
+            except InvalidTokenError:
+                token = self.sessions.relogin(session, stale=token)
+                body = self._send(method, path, token=token, **kwargs)
+            self.sessions.touch(session)
+            return body
 
     def _send(
         self,

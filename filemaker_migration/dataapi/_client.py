@@ -158,12 +158,13 @@ class DataAPIClient(Connection):
                 f"the container holds a file reference ({reference_kind(url)}), "
                 "not data FileMaker can send"
             )
-        for attempt in self._retrying():
-            with attempt:
-                sink.seek(0)
-                sink.truncate()
-                return download_once(self._http, self._streaming, url, sink, max_bytes)
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        def download() -> ContainerDownload:
+            sink.seek(0)  # a retry writes the container from its start
+            sink.truncate()
+            return download_once(self._http, self._streaming, url, sink, max_bytes)
+
+        return self._retried(download)
 
     def container_size(self, url: str) -> int:
         """A container's size in bytes, read from its answer's headers: the
@@ -172,10 +173,7 @@ class DataAPIClient(Connection):
             raise ContainerStoredByReferenceError(
                 f"the container holds a file reference ({reference_kind(url)})"
             )
-        for attempt in self._retrying():
-            with attempt:
-                return measure_once(self._http, self._streaming, url)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self._retried(lambda: measure_once(self._http, self._streaming, url))
 
     def stream_needs_token(self, url: str) -> bool | None:
         """Whether the streaming URL refuses a first request without the Data
@@ -185,14 +183,15 @@ class DataAPIClient(Connection):
             return None
         if origin_of(url) != self._streaming.origin:
             return None
-        for attempt in self._retrying():
-            with attempt:
-                if first_hop(self._http, self._streaming, url, token=False):
-                    return False
-                if first_hop(self._http, self._streaming, url, token=True):
-                    return True
-                return None
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        def needs_token() -> bool | None:
+            if first_hop(self._http, self._streaming, url, token=False):
+                return False
+            if first_hop(self._http, self._streaming, url, token=True):
+                return True
+            return None
+
+        return self._retried(needs_token)
 
     def download_field(
         self,

@@ -50,6 +50,14 @@ def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
+def _field_data_body(request: Request) -> dict[str, Any]:
+    """A create's or an edit's body: one without fieldData answers 958."""
+    body = _json_body(request)
+    if "fieldData" not in body:
+        raise ParameterMissing()
+    return body
+
+
 def _positive_int(value: Any, default: int, strict: bool = False) -> int:
     """A paging value; a bad one answers 960 (HTTP 400 under strict validation)."""
     invalid = BadParameter if strict else ParameterInvalid
@@ -235,9 +243,7 @@ def create_record(
     backend: Backend, request: Request, version: str, database: str, layout: str
 ) -> Response:
     _authenticated(backend, request, database)
-    body = _json_body(request)
-    if "fieldData" not in body:
-        raise ParameterMissing()
+    body = _field_data_body(request)
     record = backend.create(
         layout, body["fieldData"], iso=_iso(body.get("dateformats"))
     )
@@ -255,9 +261,7 @@ def edit_record(
     record_id: str,
 ) -> Response:
     _authenticated(backend, request, database)
-    body = _json_body(request)
-    if "fieldData" not in body:
-        raise ParameterMissing()
+    body = _field_data_body(request)
     record = backend.edit(
         layout,
         record_id,

@@ -25,6 +25,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from filemaker_migration.emulator.errors import FileMakerError
+from filemaker_migration.emulator.errors import ParameterInvalid
 
 PORTAL = "Notes"
 """The portal every layout shows when ``portal_rows`` is on."""
@@ -55,11 +56,10 @@ class TransferLimitExceeded(FileMakerError):
     message = "Exceeded limit on data the FileMaker Data API can transmit (*)"
 
 
-class BadParameter(FileMakerError):
-    """Request validation: an unknown key or a bad value (msyk/FMDataAPI#127)."""
+class BadParameter(ParameterInvalid):
+    """Request validation: an unknown key or a bad value (msyk/FMDataAPI#127):
+    FileMaker's 960, answered with HTTP 400 where the default answers 500."""
 
-    code = 960
-    message = "Parameter is invalid"
     http_status = 400
 
 

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand
 from django.core.management.base import CommandError
 from django.core.management.base import CommandParser
 
-from filemaker_migration.conf import FileMakerSettings
-from filemaker_migration.conf import object_store
-from filemaker_migration.dataapi import DataAPIError
-from filemaker_migration.management.ready import ready_to_run
+from filemaker_migration.management.locked import locked_operation
 from filemaker_migration.models import ImportRun
 from filemaker_migration.operations import Rollback
 from filemaker_migration.operations import entries_for
-from filemaker_migration.pipeline import LOCK_NAME
-from filemaker_migration.runlock import LockHeldError
-from filemaker_migration.runlock import RunLockHandle
-from filemaker_migration.s3store import StoreError
 
 
 class Command(BaseCommand):
@@ -35,27 +27,13 @@ class Command(BaseCommand):
         run_id = options["run"]
         if run_id is not None and not ImportRun.objects.filter(pk=run_id).exists():
             raise CommandError(f"no import run {run_id}")
-        try:
-            ready_to_run()  # settings, target, database: one line each
-            fm = FileMakerSettings.from_settings()
-            store = object_store()
-            lock = RunLockHandle(LOCK_NAME, None)
-        except (ImproperlyConfigured, LockHeldError) as exc:
-            raise CommandError(str(exc)) from exc
-        try:
+        to_resume = "run the rollback again to finish the job"
+        with locked_operation(Rollback, to_resume) as rollback:
             entries = entries_for(run_id)
-            with fm.client(max_concurrency=2) as client:
-                rollback = Rollback(client, fm.layout, fm.image_fields, store)
-                if not options["yes"]:
-                    result = rollback.plan(entries)
-                else:
-                    result = rollback.apply(entries)
-        except (DataAPIError, StoreError) as exc:
-            raise CommandError(
-                f"{exc}; run the rollback again to finish the job"
-            ) from exc
-        finally:
-            lock.release()
+            if not options["yes"]:
+                result = rollback.plan(entries)
+            else:
+                result = rollback.apply(entries)
         totals = result.as_json()
         if not result.applied:
             for p in result.planned:
