@@ -26,6 +26,7 @@ GENERIC_SUITES=(
     tests/pipeline/test_import_end_to_end.py  # the oracle, 1 and 16 workers, rerun, --limit, --dry-run
     tests/pipeline/test_failures.py           # S3, database and FileMaker refusing, then a rerun
     tests/reliability/test_crash_resume.py    # kill points and resume
+    tests/reliability/test_lock_and_secrets.py tests/reliability/test_hostile_input.py
     tests/operations                           # relink, rollback, refresh, verify and its planted faults
     tests/pipeline/test_processes.py          # worker processes, a killed worker, a joining host
     tests/units tests/generic_clinic

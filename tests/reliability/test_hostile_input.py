@@ -45,7 +45,9 @@ PREFIX = "patients/filemaker-import/images"
 SAFE_KEY = re.compile(
     r"^patients/filemaker-import/images/"
     r"(unlinked/[a-z0-9]+(-[a-z0-9]+)*|unlinked/unknown-type"
-    r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    # A patient's folder is the target's plain reference to it: the
+    # reference clinic's UUID, another clinic's integer key (keys.py).
+    r"|[A-Za-z0-9][A-Za-z0-9-]{0,63}"
     r"/(\d{4}-\d{2}-\d{2}|unknown-date))"
     r"/[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}"
     r"(\.(jpg|png|gif|tif|webp|bmp|heic)|\.thumb\.jpg|\.display\.jpg)$"
