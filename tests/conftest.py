@@ -60,6 +60,14 @@ def _hermetic_aws(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-creds"))
 
 
+@pytest.fixture(autouse=True)
+def _import_processes(settings):
+    # Imports run in this process unless the suite is run with worker
+    # processes (scripts/test.sh does, for the migration's suites), never
+    # with "auto", which would differ from machine to machine.
+    settings.FILEMAKER_MIGRATION_PROCESSES = import_processes()
+
+
 @pytest.fixture(scope="session")
 def s3_server():
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -161,9 +169,6 @@ def migration_env(settings, emulator, s3_server, tmp_path):
     bucket = f"clinic-{uuid.uuid4().hex[:12]}"
     point_settings_at(settings, emulator, s3_server, bucket)
     settings.STATE_DIR = tmp_path / "state"
-    # Imports run in this process unless the suite is run with worker
-    # processes (scripts/test.sh does, for the migration's suites).
-    settings.FILEMAKER_MIGRATION_PROCESSES = import_processes()
     store = object_store()
     store.create_private_bucket()
     return store
