@@ -1,7 +1,8 @@
 """Throughput benchmark: the import against the source's ceiling, side by side.
 
     python -m bench.run [--images 2000] [--workers 16] [--sequential-limit 300]
-                        [--profile wan|lan] [--scale] [--markdown FILE]
+                        [--processes 2] [--profile wan|lan] [--scale]
+                        [--json FILE]
 
 Starts the FileMaker emulator (with a "WAN" profile: 50 ms per Data API call,
 100 ms container time-to-first-byte, 8 MB/s per stream, 80 MB/s in all) and
@@ -11,19 +12,35 @@ then measures in one run:
   (a) the import with --workers 1 (on the first --sequential-limit records),
   (b) the import with the default workers,
   (c) the source ceiling: the same containers downloaded with the same
-      concurrency and client, nothing else done (bench/ceiling.py).
+      concurrency and client, nothing else done (bench/ceiling.py),
+  (d) the import with --processes N (default 2) and the default workers.
 
-Each import gets fresh FileMaker state, a fresh bucket and a fresh SQLite
-database. Reported: images/s, MB/s, the importer's peak RSS (from the kernel's
-rusage of that process), and the ratios b/a and b/c. With --scale, the import
-(b) also runs on 10x the images, to show time grows linearly and RSS does not.
+(a) and (b) pass --processes 1, so that the command's default ("auto", one
+process per core) never changes what they measure. Each import gets fresh
+FileMaker state, a fresh bucket and a fresh SQLite database. Reported:
+images/s, MB/s, the importer's peak RSS (from the kernel's rusage of that
+process; for (d) the largest single process, the kernel keeps a maximum, not
+a sum), and the ratios b/a, d/a, d/b, b/c and d/c. With --scale, the import (b)
+also runs on 10x the images, to show time grows linearly and RSS does not.
 Absolute figures are this machine's; the ratios are the claim.
 
 Also reported, to tell waiting from working: the CPU time per image of the
 measured process (the importer or the ceiling's downloader, start-up
 included), of the emulator and of the S3 server, and the "machine bound":
 the images/s this machine would reach if all its cores did nothing but that
-work. A run near its machine bound is limited by the CPU, not by waiting.
+work. A run near its machine bound is limited by the CPU, not by waiting;
+each row's "share" is its images/s divided by its machine bound. The
+machine's CPU used meanwhile by every other process (from /proc/stat) is
+reported too, per image: the machine bound assumes it is nothing. The
+importer's CPU of (d) includes its forked workers: wait4 reports a child's
+usage together with its descendants that it reaped, and the command joins
+its workers before it exits. As a check, (d)'s importer CPU per image is
+printed over (b)'s (the same work per image): well under 1 would mean the
+workers' CPU went uncounted.
+
+Last, what (d) would reach on 8 cores by the same CPU arithmetic with S3 and
+FileMaker remote (their CPU off the importer's machine): 8 / the importer's
+CPU seconds per image. Arithmetic, not a measurement.
 """
 
 from __future__ import annotations
@@ -44,6 +61,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 MANAGE = str(BASE_DIR / "manage.py")
 REGION = "ap-southeast-2"
 PROCESSES = ("client", "filemaker", "s3")
+# The cores of the larger machine that the CPU arithmetic projects onto.
+PROJECTED_CORES = 8
+# Below this fraction of (b)'s importer CPU per image, (d)'s figure most
+# likely misses its forked workers' CPU rather than being that much cheaper.
+CPU_ACCOUNTING_FLOOR = 0.75
 PROFILES = {
     "wan": [
         "--latency-ms",
@@ -67,7 +89,8 @@ class Measurement:
     seconds: float
     peak_rss_mb: float | None
     # CPU seconds used during the run by the measured process (the importer
-    # or the ceiling's downloader), the emulator and the S3 server.
+    # or the ceiling's downloader), the emulator and the S3 server, and by
+    # every other process of the machine meanwhile ("other").
     cpu: dict[str, float]
 
     @property
@@ -80,7 +103,17 @@ class Measurement:
     @property
     def machine_bound(self) -> float:
         """Images/s if every core of this machine did nothing but this work."""
-        return (os.cpu_count() or 1) * self.records / sum(self.cpu.values())
+        used = sum(self.cpu[process] for process in PROCESSES)
+        return (os.cpu_count() or 1) * self.records / used
+
+    @property
+    def machine_share(self) -> float:
+        """How much of its machine bound the run reached."""
+        return self.per_second / self.machine_bound
+
+    def projected(self, cores: int) -> float:
+        """Images/s on `cores` cores doing only the importer's work."""
+        return cores * self.records / self.cpu["client"]
 
     @property
     def mb_per_second(self) -> float:
@@ -108,6 +141,18 @@ def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) a running process has used so far (Linux)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_seconds() -> float:
+    """CPU time (busy, all cores) every process has used so far (Linux).
+
+    What the benchmark's own processes did not use of it was used by others
+    on the machine meanwhile (tests, builds), which the machine bound
+    assumes to be nothing.
+    """
+    ticks = [int(f) for f in Path("/proc/stat").read_text().split()[1:9]]
+    idle = ticks[3] + ticks[4]  # idle and iowait; guest time is in user's
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def run_measured(
@@ -229,6 +274,7 @@ class Bench:
         workers: int,
         limit: int | None,
         ceiling: bool = False,
+        processes: int = 1,
     ) -> Measurement:
         self.runs += 1
         run_dir = self.work / f"run{self.runs}"
@@ -281,6 +327,9 @@ class Bench:
                     "import_filemaker_images",
                     "--workers",
                     str(workers),
+                    # Always explicit: the command's default follows the cores.
+                    "--processes",
+                    str(processes),
                     "--report",
                     str(report),
                     *limit_args,
@@ -303,21 +352,26 @@ class Bench:
             emulator.terminate()
             emulator.wait(timeout=30)
 
-    def server_cpu(self, emulator: subprocess.Popen) -> tuple[float, float]:
-        return cpu_seconds(emulator.pid), cpu_seconds(self.s3.pid)
+    def server_cpu(self, emulator: subprocess.Popen) -> tuple[float, float, float]:
+        return (
+            cpu_seconds(emulator.pid),
+            cpu_seconds(self.s3.pid),
+            machine_cpu_seconds(),
+        )
 
     def cpu_used(
         self,
         emulator: subprocess.Popen,
-        before: tuple[float, float],
+        before: tuple[float, float, float],
         client: float,
     ) -> dict[str, float]:
-        filemaker, s3 = self.server_cpu(emulator)
-        return {
+        filemaker, s3, machine = self.server_cpu(emulator)
+        used = {
             "client": client,
             "filemaker": filemaker - before[0],
             "s3": s3 - before[1],
         }
+        return {**used, "other": max(0.0, machine - before[2] - sum(used.values()))}
 
     def create_bucket(self, bucket: str) -> None:
         from filemaker_migration.s3store import ObjectStore
@@ -336,8 +390,9 @@ class Bench:
 def table(rows: list[Measurement]) -> str:
     lines = [
         "| run | images | MB | seconds | images/s | MB/s | importer peak RSS "
-        "| CPU ms/image: client, FileMaker, S3 | machine bound |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| CPU ms/image: client, FileMaker, S3 | machine bound | share "
+        "| other processes' CPU ms/image |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for m in rows:
         rss = f"{m.peak_rss_mb:.0f} MB" if m.peak_rss_mb is not None else "—"
@@ -345,9 +400,20 @@ def table(rows: list[Measurement]) -> str:
         lines.append(
             f"| {m.name} | {m.records} | {m.bytes / 1e6:.0f} | {m.seconds:.1f} | "
             f"{m.per_second:.1f} | {m.mb_per_second:.1f} | {rss} | {cpu} | "
-            f"{m.machine_bound:.0f}/s |"
+            f"{m.machine_bound:.0f}/s | {m.machine_share:.0%} | "
+            f"{m.cpu_ms_per_image('other'):.1f} |"
         )
     return "\n".join(lines)
+
+
+def cpu_accounting(b: Measurement, d: Measurement) -> str:
+    """(d)'s importer CPU per image beside (b)'s: the same work per image, so
+    a much smaller figure means the forked workers' CPU went uncounted."""
+    ratio = d.cpu_ms_per_image("client") / b.cpu_ms_per_image("client")
+    line = f"importer CPU per image, (d)/(b) = {ratio:.2f}"
+    if ratio < CPU_ACCOUNTING_FLOOR:
+        line += " (too low: the worker processes' CPU was probably not counted)"
+    return line
 
 
 def main() -> int:
@@ -356,6 +422,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--sequential-limit", type=int, default=300)
+    parser.add_argument(
+        "--processes", type=int, default=2, help="worker processes of (d)"
+    )
     parser.add_argument("--profile", choices=sorted(PROFILES), default="wan")
     parser.add_argument(
         "--scale", action="store_true", help="also import 10x the images"
@@ -369,10 +438,13 @@ def main() -> int:
     try:
         dataset = bench.dataset(args.images)
         a = bench.scenario(
-            "(a) import, --workers 1", dataset, workers=1, limit=args.sequential_limit
+            "(a) import, --workers 1 --processes 1",
+            dataset,
+            workers=1,
+            limit=args.sequential_limit,
         )
         b = bench.scenario(
-            f"(b) import, --workers {args.workers}",
+            f"(b) import, --workers {args.workers} --processes 1",
             dataset,
             workers=args.workers,
             limit=None,
@@ -384,13 +456,20 @@ def main() -> int:
             limit=None,
             ceiling=True,
         )
-        rows = [a, b, c]
+        d = bench.scenario(
+            f"(d) import, --workers {args.workers} --processes {args.processes}",
+            dataset,
+            workers=args.workers,
+            limit=None,
+            processes=args.processes,
+        )
+        rows = [a, b, c, d]
         if args.scale:
-            big = bench.dataset(args.images * 10)
+            big_dataset = bench.dataset(args.images * 10)
             rows.append(
                 bench.scenario(
                     f"(b) at {args.images * 10} images",
-                    big,
+                    big_dataset,
                     workers=args.workers,
                     limit=None,
                 )
@@ -401,7 +480,17 @@ def main() -> int:
     print(table(rows))
     print(
         f"b/a = {b.per_second / a.per_second:.1f}x   "
-        f"b/c = {b.per_second / c.per_second:.0%}"
+        f"d/a = {d.per_second / a.per_second:.1f}x   "
+        f"d/b = {d.per_second / b.per_second:.2f}x   "
+        f"b/c = {b.per_second / c.per_second:.0%}   "
+        f"d/c = {d.per_second / c.per_second:.0%}"
+    )
+    print(cpu_accounting(b, d))
+    print(
+        f"(d) on {PROJECTED_CORES} cores, by the same CPU arithmetic, with S3 and "
+        f"FileMaker remote: {PROJECTED_CORES} / "
+        f"{d.cpu_ms_per_image('client') / 1000:.4f} s of importer CPU per image "
+        f"= {d.projected(PROJECTED_CORES):.0f} images/s (not measured)"
     )
     if args.scale:
         big = rows[-1]
