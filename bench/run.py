@@ -55,6 +55,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -92,6 +93,9 @@ class Measurement:
     # or the ceiling's downloader), the emulator and the S3 server, and by
     # every other process of the machine meanwhile ("other").
     cpu: dict[str, float]
+    # The importer's CPU seconds by part, from its report (pipeline/cpu.py);
+    # empty for the ceiling, which is not the importer.
+    parts: dict[str, float] = field(default_factory=dict)
 
     @property
     def per_second(self) -> float:
@@ -347,6 +351,7 @@ class Bench:
                 data["run"]["seconds"],
                 rss,
                 self.cpu_used(emulator, servers, client_cpu),
+                data.get("cpu_seconds", {}),
             )
         finally:
             emulator.terminate()
@@ -403,6 +408,25 @@ def table(rows: list[Measurement]) -> str:
             f"{m.machine_bound:.0f}/s | {m.machine_share:.0%} | "
             f"{m.cpu_ms_per_image('other'):.1f} |"
         )
+    return "\n".join(lines)
+
+
+def parts_table(rows: list[Measurement]) -> str:
+    """The importer's CPU ms per image, part by part; "other" is what no
+    part holds (threads, queues, the interpreter, Django's start-up)."""
+    imports = [m for m in rows if m.parts]
+    if not imports:
+        return ""
+    names = list(imports[0].parts)
+    lines = [
+        "| run | " + " | ".join(names) + " | other |",
+        "| --- |" + " ---: |" * (len(names) + 1),
+    ]
+    for m in imports:
+        per_image = [m.parts[name] / m.records * 1000 for name in names]
+        other = m.cpu_ms_per_image("client") - sum(per_image)
+        cells = " | ".join(f"{value:.1f}" for value in [*per_image, other])
+        lines.append(f"| {m.name} | {cells} |")
     return "\n".join(lines)
 
 
@@ -478,6 +502,8 @@ def main() -> int:
         bench.close()
     print(f"profile: {args.profile}, dataset seed {args.seed}, {os.cpu_count()} cores")
     print(table(rows))
+    print("\nimporter CPU ms per image, by part (pipeline/cpu.py):")
+    print(parts_table(rows))
     print(
         f"b/a = {b.per_second / a.per_second:.1f}x   "
         f"d/a = {d.per_second / a.per_second:.1f}x   "

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
 import uuid
 
 from django.db import transaction
-from django.db.models import F
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -53,8 +53,9 @@ def new_owner() -> str:
 
 
 def offer(run: ImportRun, entry: LedgerEntry, recid: int, patient: str | None) -> None:
-    WorkItem.objects.get_or_create(
-        run=run, entry=entry, defaults={"recid": recid, "patient_ref": patient or ""}
+    # The pager takes a record up once a run (the unique constraint says so).
+    WorkItem.objects.create(
+        run=run, entry=entry, recid=recid, patient_ref=patient or ""
     )
 
 
@@ -138,6 +139,10 @@ class Seat:
 
     run_id: int
     owner: str
+    # Records finished, told to the database with the heartbeat (not a write
+    # a record: the report reads it once the worker has left).
+    records: int = 0
+    _counting: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
     @classmethod
     def take(cls, run: ImportRun) -> Seat:
@@ -150,6 +155,7 @@ class Seat:
             heartbeat_at=timezone.now(),
             filemaker_bytes=filemaker_bytes,
             cpu_seconds=cpu_seconds,
+            records=self.records,
         )
 
     def leave(self, filemaker_bytes: int, cpu_seconds: dict[str, float]) -> None:
@@ -161,6 +167,7 @@ class Seat:
             left_at=timezone.now(),
             filemaker_bytes=filemaker_bytes,
             cpu_seconds=cpu_seconds,
+            records=self.records,
         )
 
     def live_run(self) -> ImportRun | None:
@@ -193,10 +200,8 @@ class Seat:
         done = WorkItem.objects.filter(pk=item_id, owner=self.owner).update(
             outcome=dataclasses.asdict(outcome), finished_at=timezone.now()
         )
-        if done:
-            RunWorker.objects.filter(owner=self.owner).update(
-                records=F("records") + done
-            )
+        with self._counting:
+            self.records += done
 
     def has_work_left(self) -> bool:
         """Items not finished that this or another worker may still take."""

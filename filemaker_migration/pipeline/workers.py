@@ -56,6 +56,9 @@ logger = logging.getLogger(__name__)
 # pager may still be taking records up, or a lost worker's may come back).
 IDLE_SECONDS = 0.2
 JOIN_POLL_SECONDS = 0.5
+# A worker re-reads its claimed records as one recid range while the range
+# holds at most this many records per claimed one; else one request each.
+DENSE = 2
 
 GONE = "the record is no longer in FileMaker (deleted after it was taken up)"
 
@@ -179,9 +182,17 @@ class Worker:
     ) -> list[tuple[Work, RecordOutcome | None]]:
         """The claimed records as FileMaker has them now, in one find."""
         fields = self.fm.image_fields
-        query = [{fields.recid: f"=={item.recid}"} for item in items]
+        low, high = min(i.recid for i in items), max(i.recid for i in items)
+        if high - low < DENSE * len(items):
+            # Claims are lowest recid first: one range asks FileMaker less
+            # than a request per record (those in it not claimed are ignored).
+            query = [{fields.recid: f"{low}...{high}"}]
+            limit = high - low + 1
+        else:
+            query = [{fields.recid: f"=={item.recid}"} for item in items]
+            limit = len(items)
         try:
-            page = self.client.find(self.fm.layout, query, limit=len(items))
+            page = self.client.find(self.fm.layout, query, limit=limit)
             records = {record.record_id: record for record in page.records}
         except DataAPIError as exc:
             # Read one at a time instead: one bad record fails alone.

@@ -8,6 +8,8 @@ import subprocess
 import sys
 
 import pytest
+from django.db import IntegrityError
+from django.db import transaction
 from django.utils import timezone
 
 from filemaker_migration.dataapi import AdaptiveLimiter
@@ -40,10 +42,11 @@ def test_claims_are_disjoint_and_lowest_recid_first():
     assert first.claim(3) == []
 
 
-def test_offering_a_record_twice_keeps_one_item():
+def test_a_record_is_offered_once_a_run():
     run = offered(2)
     entry = LedgerEntry.objects.get(record_id="1")
-    claims.offer(run, entry, 1, None)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        claims.offer(run, entry, 1, None)
     assert WorkItem.objects.filter(run=run).count() == 2
 
 
@@ -65,6 +68,7 @@ def test_a_finished_item_carries_its_outcome_back():
     assert [o.outcome for o in claims.take_finished(run)] == ["imported"]
     assert claims.take_finished(run) == []  # read back once
     assert claims.unfinished(run) == 0
+    seat.leave(filemaker_bytes=0, cpu_seconds={})  # counts go with the heartbeat
     assert RunWorker.objects.get(owner=seat.owner).records == 1
 
 
