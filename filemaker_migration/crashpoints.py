@@ -8,7 +8,9 @@ no cleanup, no finally blocks, exactly like a power cut or `kill -9`. Unset
 
 "after_upload:7@1" kills only worker process 1 of a run with `--processes`
 (each process counts its own passes), so a test can kill one worker while
-the others go on; "@0" is the command that started them.
+the others go on; "@0" is the command that started them. Several points,
+comma-separated, each count on their own: "after_persist:3@1,after_persist:3@2"
+kills both workers of two.
 """
 
 from __future__ import annotations
@@ -43,11 +45,13 @@ def crashpoint(name: str) -> None:
     spec = conf.crash_at()
     if not spec:
         return
-    spec, _, only = spec.partition("@")
-    point, _, count = spec.partition(":")
-    if point != name or (only and str(_worker or 0) != only):
+    for one in spec.split(","):
+        one, _, only = one.strip().partition("@")
+        point, _, count = one.partition(":")
+        if point != name or (only and str(_worker or 0) != only):
+            continue
+        with _lock:
+            _hits[name] = _hits.get(name, 0) + 1
+            if _hits[name] >= int(count or 1):
+                os.kill(os.getpid(), signal.SIGKILL)
         return
-    with _lock:
-        _hits[name] = _hits.get(name, 0) + 1
-        if _hits[name] >= int(count or 1):
-            os.kill(os.getpid(), signal.SIGKILL)

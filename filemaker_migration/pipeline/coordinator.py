@@ -60,6 +60,9 @@ class SharedRun:
         self._finished = 0
         self._merged = threading.Condition()
         self._paged = threading.Event()
+        # Every forked worker has ended: paging then goes on unthrottled and
+        # this process finishes what is offered once paging is done.
+        self._workers_gone = threading.Event()
         self._failures: list[BaseException] = []
         self._merger = threading.Thread(target=self._watch, name="merge")
 
@@ -72,7 +75,9 @@ class SharedRun:
         assert work.src.recid is not None  # paged by recid
         with self._merged:
             while (
-                self._offered - self._finished >= self.ahead and not self.stop.is_set()
+                self._offered - self._finished >= self.ahead
+                and not self.stop.is_set()
+                and not self._workers_gone.is_set()
             ):
                 self._merged.wait(MERGE_SECONDS)
         with part("claims"):
@@ -141,6 +146,10 @@ class SharedRun:
             # is_alive() also reaps a worker that died, so that its pid is
             # seen dead and its records go back at once.
             alive = sum(child.is_alive() for child in self.children) > 0
+            if not alive:
+                self._workers_gone.set()
+                with self._merged:
+                    self._merged.notify_all()
             if not self._paged.is_set():
                 self._paged.wait(MERGE_SECONDS)
                 continue

@@ -112,6 +112,31 @@ def test_a_killed_worker_s_records_are_finished_by_the_other(
     assert emulator.app.backend.seen["stream_bodies"] == downloads
 
 
+def test_when_every_worker_dies_the_command_finishes_the_run(
+    settings, migration_env, emulator
+):
+    """Both workers SIGKILLed at their third commit, while the pager is still
+    offering records: the starting command finishes everything itself."""
+    import_patients()
+    first = manage(
+        settings,
+        "import_filemaker_images",
+        "--processes",
+        "2",
+        "--workers",
+        "2",
+        "--page-size",
+        "5",
+        MIGRATION_CRASH_AT="after_persist:3@1,after_persist:3@2",
+    )
+    out, err = first.communicate(timeout=600)
+    assert first.returncode == 0, err[-3000:]
+    assert_clean_end_state(emulator.dataset, migration_env)
+    workers = report_of(out)["workers"]
+    assert [w["lost"] for w in workers].count(True) == 2, workers
+    assert "every worker process ended with records left" in err
+
+
 def ended_within(pid: int, seconds: float) -> bool:
     """Whether process `pid` has ended (or ends within `seconds`): waits on
     the kernel's notice of its exit (a pidfd), not on a clock."""
