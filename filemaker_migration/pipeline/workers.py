@@ -295,6 +295,9 @@ def fork_workers(run: ImportRun, count: int, options: ImportOptions) -> list:
 
 def _worker_main(run_id: int, index: int, options: ImportOptions, parent: int) -> None:
     _die_with(parent)
+    # Ctrl-C reaches the whole process group: the command asks its workers
+    # to stop (they finish the records they hold), so they ignore it here.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     set_worker(index)
     meter.reset()  # forked with the parent's counts
     fm = FileMakerSettings.from_settings()
