@@ -51,6 +51,22 @@ def manage(settings, *args: str, **env: str) -> subprocess.Popen:
     )
 
 
+def import_surviving(settings, crash_at: str, *args: str) -> tuple[str, str]:
+    """An import with two workers, some killed at `crash_at`, that the
+    command still ends well; its output and error streams."""
+    command = manage(
+        settings,
+        "import_filemaker_images",
+        "--processes",
+        "2",
+        *args,
+        MIGRATION_CRASH_AT=crash_at,
+    )
+    out, err = command.communicate(timeout=600)
+    assert command.returncode == 0, err[-3000:]
+    return out, err
+
+
 def test_worker_processes_import_what_one_process_does(migration_env, emulator):
     import_patients()
     output = run_import("--processes", "2", "--workers", "4")
@@ -89,17 +105,7 @@ def test_a_killed_worker_s_records_are_finished_by_the_other(
     """SIGKILL worker 1 of 2 mid-run: worker 2 takes its records over and the
     run itself ends clean; a rerun then has nothing to do."""
     import_patients()
-    first = manage(
-        settings,
-        "import_filemaker_images",
-        "--processes",
-        "2",
-        "--workers",
-        "4",
-        MIGRATION_CRASH_AT="after_upload:5@1",
-    )
-    out, err = first.communicate(timeout=600)
-    assert first.returncode == 0, err[-3000:]
+    out, _err = import_surviving(settings, "after_upload:5@1", "--workers", "4")
     assert_clean_end_state(emulator.dataset, migration_env)
     report = report_of(out)
     lost = [worker for worker in report["workers"] if worker["lost"]]
@@ -118,19 +124,14 @@ def test_when_every_worker_dies_the_command_finishes_the_run(
     """Both workers SIGKILLed at their third commit, while the pager is still
     offering records: the starting command finishes everything itself."""
     import_patients()
-    first = manage(
+    out, err = import_surviving(
         settings,
-        "import_filemaker_images",
-        "--processes",
-        "2",
+        "after_persist:3@1,after_persist:3@2",
         "--workers",
         "2",
         "--page-size",
         "5",
-        MIGRATION_CRASH_AT="after_persist:3@1,after_persist:3@2",
     )
-    out, err = first.communicate(timeout=600)
-    assert first.returncode == 0, err[-3000:]
     assert_clean_end_state(emulator.dataset, migration_env)
     workers = report_of(out)["workers"]
     assert [w["lost"] for w in workers].count(True) == 2, workers
