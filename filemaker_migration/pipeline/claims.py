@@ -151,23 +151,24 @@ class Seat:
         return cls(run.pk, owner)
 
     def beat(self, filemaker_bytes: int, cpu_seconds: dict[str, float]) -> None:
-        RunWorker.objects.filter(owner=self.owner).update(
-            heartbeat_at=timezone.now(),
-            filemaker_bytes=filemaker_bytes,
-            cpu_seconds=cpu_seconds,
-            records=self.records,
-        )
+        self._tell(filemaker_bytes, cpu_seconds, heartbeat_at=timezone.now())
 
     def leave(self, filemaker_bytes: int, cpu_seconds: dict[str, float]) -> None:
         # Anything still held goes back at once (a worker stopped early).
         WorkItem.objects.filter(owner=self.owner, finished_at__isnull=True).update(
             owner=""
         )
+        self._tell(filemaker_bytes, cpu_seconds, left_at=timezone.now())
+
+    def _tell(
+        self, filemaker_bytes: int, cpu_seconds: dict[str, float], **when: object
+    ) -> None:
+        """This worker's counts, for the report, with the moment said."""
         RunWorker.objects.filter(owner=self.owner).update(
-            left_at=timezone.now(),
             filemaker_bytes=filemaker_bytes,
             cpu_seconds=cpu_seconds,
             records=self.records,
+            **when,
         )
 
     def live_run(self) -> ImportRun | None:
