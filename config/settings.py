@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import django
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
@@ -126,6 +127,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+    if django.VERSION < (5, 1):
+        # Django 4.2's SQLite backend has neither option (a connection would
+        # fail): the app's backend adds them (filemaker_migration/sqlite3).
+        DATABASES["default"]["ENGINE"] = "filemaker_migration.sqlite3"
     # Tests run import workers in threads: an in-memory shared-cache database
     # would use table locks that ignore the busy timeout, so tests use a file
     # (one per test process, so that two test runs never share one).
