@@ -27,6 +27,9 @@ from filemaker_migration.targets import BatchRow
 from filemaker_migration.targets import ImageFacts
 from filemaker_migration.targets import ImageRow
 from filemaker_migration.targets import PatientFacts
+from filemaker_migration.targets import Refusal
+from filemaker_migration.targets import RowRefusedError
+from filemaker_migration.targets.validation import refusal_of
 
 # ImageFacts name -> Image column, where they differ (the Type is stored twice:
 # as the category the app shows and as the plan's filemaker_type).
@@ -52,6 +55,18 @@ def _columns(changes: dict[str, Any]) -> dict[str, Any]:
     return columns
 
 
+def _checked(facts: Iterable[str]) -> dict[str, str]:
+    """Image column -> the fact it holds, for the facts given."""
+    return {
+        column: fact for fact in facts for column in _COLUMNS.get(fact, (fact,))
+    }
+
+
+def _refused(row: Image | Patient, checked: dict[str, str]) -> None:
+    if refused := refusal_of(row, checked):
+        raise RowRefusedError(refused)
+
+
 class ReferenceTarget:
     def patients_by_contact(self, contact_ids: Iterable[str]) -> dict[str, str]:
         wanted = {contact_id.upper() for contact_id in contact_ids if contact_id}
@@ -75,15 +90,16 @@ class ReferenceTarget:
             "date_of_birth": patient.date_of_birth,
         }
         row = Patient.objects.filter(filemaker_id=patient.contact_id).first()
+        created = row is None
         if row is None:
-            Patient.objects.create(filemaker_id=patient.contact_id, **values)
-            return "created"
-        if all(getattr(row, k) == v for k, v in values.items()):
+            row = Patient(filemaker_id=patient.contact_id)
+        elif all(getattr(row, k) == v for k, v in values.items()):
             return "unchanged"
         for key, value in values.items():
             setattr(row, key, value)
+        _refused(row, {key: key for key in values})
         row.save()
-        return "updated"
+        return "created" if created else "updated"
 
     def create_batch(self, patient_ref: str, date: dt.date | None) -> str:
         batch = ImageBatch.objects.create(
@@ -100,9 +116,17 @@ class ReferenceTarget:
     def batch_image_count(self, batch_ref: str) -> int:
         return Image.objects.filter(batch_id=batch_ref).count()
 
+    def refusal(self, facts: dict[str, Any]) -> Refusal | None:
+        try:
+            image = Image(**_columns(facts))
+        except ValueError:  # not a UUID: the id field's own words below
+            image = Image(filemaker_id=facts.get("filemaker_id"))
+        return refusal_of(image, _checked(facts))
+
     def create_image(self, batch_ref: str, facts: ImageFacts) -> str:
-        columns = _columns(facts.__dict__)
-        image = Image.objects.create(batch_id=uuid.UUID(batch_ref), **columns)
+        image = Image(batch_id=uuid.UUID(batch_ref), **_columns(facts.__dict__))
+        _refused(image, _checked(facts.__dict__))
+        image.save(force_insert=True)
         return str(image.pk)
 
     def update_image(self, image_ref: str, changes: dict[str, Any]) -> None:

@@ -18,6 +18,8 @@ from filemaker_migration.targets.base import BatchRow
 from filemaker_migration.targets.base import ImageFacts
 from filemaker_migration.targets.base import ImageRow
 from filemaker_migration.targets.base import PatientFacts
+from filemaker_migration.targets.base import Refusal
+from filemaker_migration.targets.base import RowRefusedError
 from filemaker_migration.targets.base import Target
 from filemaker_migration.targets.base import TargetConfigurationError
 
@@ -28,6 +30,8 @@ __all__ = [
     "ImageFacts",
     "ImageRow",
     "PatientFacts",
+    "Refusal",
+    "RowRefusedError",
     "Target",
     "TargetConfigurationError",
     "check_target",

@@ -24,6 +24,17 @@ it is asked to.
 
 Facts a target's tables have no column for are kept in the ledger only; a
 target never fails because it cannot store one.
+
+Validation. A target never stores a row its model's own field validation
+(`Model.clean_fields()`: required, `max_length`, choices, UUIDs) would refuse:
+`refusal()` says beforehand what it would refuse of a record's facts (the
+import parks such a record before downloading it), and the writing methods
+raise `RowRefusedError` rather than write one.
+
+Batches. Every write into a batch happens while the migration holds a lock
+on that batch's `VisitBatch` row (taken first in the transaction), so a
+clinic's `save()` or signal that recounts or renumbers the batch's images
+sees every other write into it committed, with any number of processes.
 """
 
 from __future__ import annotations
@@ -32,6 +43,7 @@ import datetime as dt
 from collections.abc import Iterable
 from collections.abc import Iterator
 from dataclasses import dataclass
+from dataclasses import field
 from dataclasses import fields
 from typing import Any
 from typing import Protocol
@@ -88,7 +100,10 @@ class BatchRow:
     ref: str
     patient_ref: str
     name: str
-    image_count: int
+    image_count: int  # counted from the image rows
+    # The batch's own counters of its images, as stored (field -> value):
+    # verify holds each to image_count.
+    counters: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -99,6 +114,18 @@ class PatientFacts:
     first_name: str
     last_name: str
     date_of_birth: dt.date | None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """What a clinic model's own validation refuses of a fact (no values)."""
+
+    fact: str  # the migration's name: "original_filename", "first_name", ...
+    field: str  # the model field: "records.Image.original_name"
+    message: str  # Django's words, values left out
+
+    def __str__(self) -> str:
+        return f"{self.field} refuses it: {self.message}"
 
 
 @runtime_checkable
@@ -120,7 +147,9 @@ class Target(Protocol):
 
     def save_patient(self, patient: PatientFacts) -> str:
         """Create or update the contact's patient; "created", "updated" or
-        "unchanged". Only `import_filemaker_patients` calls it."""
+        "unchanged". Only `import_filemaker_patients` calls it. Raises
+        RowRefusedError (writing nothing) when the patient model would refuse
+        the row, e.g. an empty name in a required field."""
         ...
 
     # -- batches ---------------------------------------------------------------
@@ -140,8 +169,14 @@ class Target(Protocol):
 
     # -- images ----------------------------------------------------------------
 
+    def refusal(self, facts: dict[str, Any]) -> Refusal | None:
+        """What the image model would refuse of these facts (any of
+        FACT_NAMES, the others not yet known), or None. No query."""
+        ...
+
     def create_image(self, batch_ref: str, facts: ImageFacts) -> str:
-        """A new image row in the batch; its ref."""
+        """A new image row in the batch; its ref. Raises RowRefusedError
+        (writing nothing) when the image model would refuse the row."""
         ...
 
     def update_image(self, image_ref: str, changes: dict[str, Any]) -> None:
@@ -168,3 +203,11 @@ class Target(Protocol):
 
 class TargetConfigurationError(ImproperlyConfigured):
     """A target's settings are wrong: one line naming the setting and field."""
+
+
+class RowRefusedError(ValueError):
+    """The clinic's model would refuse the row: nothing was written."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(str(refusal))
+        self.refusal = refusal

@@ -25,13 +25,15 @@ a complete example, which tests/generic_clinic/settings.py runs. Types are
 checked: size, width, height, order and counters are integer fields (width,
 height and image_date nullable); image_date, a batch's date and date_of_birth
 DateFields; filemaker_id a text or UUID field (a UUIDField gets a uuid.UUID);
-the other facts text fields. Rows are written with the default manager's
-create() (the clinic's save() and signals run), changed with update() (they
-do not), deleted with QuerySet.delete().
+the other facts text fields. Rows are checked against the model's own field
+validation first (validation.py), then written with `save()` (the clinic's
+save() and signals run), changed with update() (they do not), and deleted
+with the instance's `delete()` (the clinic's delete() and signals run).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from collections.abc import Iterable
@@ -53,10 +55,14 @@ from filemaker_migration.targets.base import BatchRow
 from filemaker_migration.targets.base import ImageFacts
 from filemaker_migration.targets.base import ImageRow
 from filemaker_migration.targets.base import PatientFacts
+from filemaker_migration.targets.base import Refusal
+from filemaker_migration.targets.base import RowRefusedError
 from filemaker_migration.targets.base import TargetConfigurationError
+from filemaker_migration.targets.validation import refusal_of
 
 _KEYS = {
-    "patient": {"model", "filemaker_id", "first_name", "last_name", "date_of_birth"},
+    "patient": {"model", "filemaker_id", "first_name", "last_name", "date_of_birth"}
+    | {"empty_name"},
     "batch": {"model", "owner", "name", "name_format", "undated_name", "date"}
     | {"values", "counters"},
     "image": {"model", "batch", "fields", "thumbnail", "values"},
@@ -162,6 +168,13 @@ class ConfigurableTarget:
                 kind = (models.DateField,) if fact == "date_of_birth" else _TEXT
                 _field(("patient", fact), model, opts[fact], *kind)
                 self._patient_fields[fact] = opts[fact]
+        # Filled into an empty first or last name, for a model that requires
+        # names; unset, such a contact is refused (README, the options).
+        self._empty_name = opts.get("empty_name")
+        if self._empty_name is not None and (
+            not isinstance(self._empty_name, str) or not self._empty_name.strip()
+        ):
+            raise _fail(("patient", "empty_name"), "must be a non-empty string")
 
     def _batch_options(self, opts: dict[str, Any]) -> None:
         self.batch_model = model = _model(("batch",), opts.get("model"))
@@ -206,6 +219,13 @@ class ConfigurableTarget:
             raise _fail(("batch", "counters"), "must be a list of field names")
         for counter in self._counters:
             _field(("batch", "counters"), model, counter, models.IntegerField)
+        # The counts verify holds to the rows: ours, and an `image_count` the
+        # app may keep itself (in save() or a signal).
+        self._checked_counters = list(self._counters)
+        with contextlib.suppress(TargetConfigurationError):
+            if "image_count" not in self._checked_counters:
+                _field((), model, "image_count", models.IntegerField)
+                self._checked_counters.append("image_count")
 
     def _image_options(self, opts: dict[str, Any]) -> None:
         self.image_model = model = _model(("image",), opts.get("model"))
@@ -251,7 +271,10 @@ class ConfigurableTarget:
 
     def save_patient(self, patient: PatientFacts) -> str:
         contact = patient.contact_id.upper()
-        values = {f: getattr(patient, fact) for fact, f in self._patient_fields.items()}
+        values = {
+            f: self._patient_value(patient, fact)
+            for fact, f in self._patient_fields.items()
+        }
         row = self._matching([contact]).first()
         created = row is None
         if row is None:
@@ -269,8 +292,17 @@ class ConfigurableTarget:
             setattr(row, self._id_column, {**document, self._json_key: contact})
         else:
             setattr(row, self._id_column, contact)
+        checked = {field: fact for fact, field in self._patient_fields.items()}
+        if refused := refusal_of(row, checked):
+            raise RowRefusedError(refused)
         row.save()
         return "created" if created else "updated"
+
+    def _patient_value(self, patient: PatientFacts, fact: str) -> Any:
+        value = getattr(patient, fact)
+        if self._empty_name and fact in ("first_name", "last_name") and not value:
+            return self._empty_name
+        return value
 
     def _stored_id(self, row: models.Model) -> str:
         value = getattr(row, self._id_column)
@@ -317,13 +349,16 @@ class ConfigurableTarget:
             rows = rows.exclude(**{f"{self._owner.attname}__isnull": True})
         else:
             rows = rows.filter(**{self._owner_ct: self._patient_type()})
-        columns = ["pk", self._owner.attname, *([self._name] if self._name else [])]
-        for pk, owner, *name in rows.values_list(*columns).iterator(chunk_size=2000):
+        named = [self._name] if self._name else []
+        columns = ["pk", self._owner.attname, *named, *self._checked_counters]
+        for pk, owner, *rest in rows.values_list(*columns).iterator(chunk_size=2000):
+            name, stored = rest[: len(named)], rest[len(named) :]
             yield BatchRow(
                 ref=str(pk),
                 patient_ref=str(owner),
                 name=name[0] if name else "",
                 image_count=counts.get(pk, 0),
+                counters=dict(zip(self._checked_counters, stored, strict=True)),
             )
 
     def _count(self, batch_ref: Any, step: int) -> None:
@@ -350,10 +385,32 @@ class ConfigurableTarget:
             columns[field.attname] = value
         return columns
 
+    def _facts_by_field(self, facts: Iterable[str]) -> dict[str, str]:
+        return {
+            self._fields[fact].name: fact
+            for fact in facts
+            if fact in self._fields
+            and not (fact == "thumbnail_key" and self._thumbnail == "empty")
+        }
+
+    def refusal(self, facts: dict[str, Any]) -> Refusal | None:
+        try:
+            columns = self._columns(facts)
+        except ValueError:  # not a UUID: the id field's own words below
+            columns = {}
+        image = self.image_model(**{**self._image_values, **columns})
+        return refusal_of(image, self._facts_by_field(facts))
+
     def create_image(self, batch_ref: str, facts: ImageFacts) -> str:
         columns = {**self._image_values, **self._columns(facts.__dict__)}
         columns[self._batch_column] = self.batch_model._meta.pk.to_python(batch_ref)
-        image = self.image_model._default_manager.create(**columns)
+        image = self.image_model(**columns)
+        checked = self._facts_by_field(facts.__dict__)
+        checked.update(dict.fromkeys(self._image_values, "values"))
+        if refused := refusal_of(image, checked):
+            raise RowRefusedError(refused)
+        # As the default manager's create() does: the clinic's save() runs.
+        image.save(force_insert=True, using=self._images().db)
         self._count(batch_ref, +1)
         return str(image.pk)
 
@@ -362,9 +419,12 @@ class ConfigurableTarget:
             self._images().filter(pk=image_ref).update(**columns)
 
     def delete_image(self, image_ref: str) -> None:
-        rows = self._images().filter(pk=image_ref)
-        batch_ref = rows.values_list(self._batch_column, flat=True).first()
-        if batch_ref is not None and rows.delete()[0]:
+        # The instance's delete(), not the queryset's: the clinic's own
+        # delete() (a recount, a file clean-up) runs as for a delete in its app.
+        image = self._images().filter(pk=image_ref).first()
+        if image is not None:
+            batch_ref = getattr(image, self._batch_column)
+            image.delete()
             self._count(batch_ref, -1)
 
     def image(self, image_ref: str) -> ImageRow | None:
