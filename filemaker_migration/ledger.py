@@ -23,10 +23,13 @@ from filemaker_migration.models import State
 from filemaker_migration.source import SourceRecord
 
 DUPLICATE_ID = "duplicate_filemaker_id"
+# A fact the clinic's image model would refuse (targets/validation.py).
+ROW_REFUSED = "row_refused"
 # Skips that depend on more than the record, so an unchanged record is looked
 # at again on every run: a duplicate id (the other record may have been given
-# a new id), a picture over the decode budget (the budget may have grown).
-RECHECKED_SKIPS = (DUPLICATE_ID, OVER_BUDGET)
+# a new id), a picture over the decode budget (the budget may have grown), a
+# row the clinic's model refused (the model may have been widened).
+RECHECKED_SKIPS = (DUPLICATE_ID, OVER_BUDGET, ROW_REFUSED)
 
 # What a record still needs, decided from the facts on its entry.
 STEP_SELECT = "select"  # download, check, upload

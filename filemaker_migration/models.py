@@ -100,7 +100,7 @@ class LedgerEntry(models.Model):
     # display key is the original's own when it needs no re-encoding.
     thumbnail_key = models.CharField(max_length=500, blank=True)
     display_key = models.CharField(max_length=500, blank=True)
-    original_filename = models.CharField(max_length=255, blank=True)
+    original_filename = models.CharField(max_length=1024, blank=True)
 
     # The clinic's rows this record became, by their target refs (str(pk)):
     # the patient that decided the key ("" while unlinked) and the image row

@@ -63,6 +63,11 @@ _REASONS = {
         "Same FileMaker id as another record",
         "Give one of the two records a new id in FileMaker, then run the import again.",
     ),
+    "row_refused": (
+        "The clinic's model refuses a value",
+        "The detail names the model field and the FileMaker field: correct the "
+        "value in FileMaker (or widen the model field), then run the import again.",
+    ),
     "no_recid": (
         "No recid",
         "Fill the record's recid (e.g. Get(RecordID)), then run the import again.",

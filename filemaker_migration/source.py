@@ -24,6 +24,10 @@ from filemaker_migration.keys import canonical_uuid
 logger = logging.getLogger(__name__)
 
 MAX_TEXT = 200
+# File names are kept whole up to here (the ledger's column), so that a name
+# longer than the clinic's column is refused by name (targets/validation.py),
+# not cut short without a word.
+MAX_FILENAME = 1024
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,7 @@ def parse_record(
         contact_id=canonical_uuid(contact_raw) or contact_raw,
         image_type=clean_text(data.get(fields.type, "")),
         image_date=parse_date(data.get(fields.date, "")),
-        original_filename=clean_text(data.get(fields.filename, ""), 255),
+        original_filename=clean_text(data.get(fields.filename, ""), MAX_FILENAME),
         containers=containers,
         md5=md5.strip().lower() if isinstance(md5, str) else "",
         modified_at=clean_text(data.get(fields.modified_at, ""), 40),

@@ -35,7 +35,7 @@ def add_patient(contact_id: str, last_name: str = "Added later") -> None:
     get_target().save_patient(
         PatientFacts(
             contact_id=contact_id,
-            first_name="",
+            first_name="Added",  # the generic app requires names
             last_name=last_name,
             date_of_birth=None,
         )

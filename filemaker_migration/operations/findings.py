@@ -18,6 +18,7 @@ MISSING_IN_S3 = "missing_in_s3"
 DIFFERING = "differing"
 ORPHANED = "orphaned"
 CHANGED_AFTER_EXPORT = "changed_after_export"
+WRONG_COUNT = "wrong_count"  # a batch's stored count of its images is not theirs
 MATCHED = "matched"
 CATEGORIES = (
     MISSING_IN_FILEMAKER,
@@ -26,6 +27,7 @@ CATEGORIES = (
     DIFFERING,
     ORPHANED,
     CHANGED_AFTER_EXPORT,
+    WRONG_COUNT,
     MATCHED,
 )
 CSV_COLUMNS = ("category", "side", "record_id", "filemaker_id", "s3_key", "detail")

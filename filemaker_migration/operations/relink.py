@@ -42,6 +42,7 @@ from filemaker_migration.fields import ImageFields
 from filemaker_migration.models import LedgerEntry
 from filemaker_migration.models import State
 from filemaker_migration.pipeline import batch_for
+from filemaker_migration.pipeline import facts_from_filemaker
 from filemaker_migration.pipeline import image_facts
 from filemaker_migration.s3store import ObjectStore
 from filemaker_migration.s3store import StoreError
@@ -94,6 +95,11 @@ class Relinker:
             patient = patients.get(entry.contact_id.upper())
             if patient is None:
                 result.still_unlinked += 1
+                continue
+            if refused := self.target.refusal(facts_from_filemaker(entry)):
+                # Before anything is copied: the clinic's model would refuse
+                # the row. The entry stays unlinked; the rerun looks again.
+                result.failed[entry.filemaker_id] = str(refused)
                 continue
             try:
                 created = self._relink(entry, patient, receipt=receipt)

@@ -45,6 +45,7 @@ from filemaker_migration.keys import derivative_keys
 from filemaker_migration.models import ImageVersion
 from filemaker_migration.models import LedgerEntry
 from filemaker_migration.models import VisitBatch
+from filemaker_migration.pipeline import lock_batch
 from filemaker_migration.s3store import ObjectStore
 from filemaker_migration.s3store import StoreError
 from filemaker_migration.targets import ImageRow
@@ -185,6 +186,9 @@ class Rollback:
         with transaction.atomic():
             image = self._image_of(entry)
             if image is not None:
+                # Held before the delete: the clinic's own recount in delete()
+                # and the emptiness check below see the batch as it is.
+                lock_batch(image.batch_ref)
                 self.target.delete_image(image.ref)
                 images = 1
                 if not self.target.batch_image_count(image.batch_ref):

@@ -11,7 +11,9 @@ agree with the others:
     database    an image row (read through the target) per imported entry,
                 with the ledger's key, size and SHA-256 where the clinic's
                 table keeps them; no image row under the key prefix without a
-                ledger entry
+                ledger entry; every count an imported batch keeps of its
+                images (the target's counters, an image_count of the app's
+                own) equal to its image rows
     S3          the object at the ledger's key, with S3's stored SHA-256 and
                 size equal to the ledger's (with deep=True, the bytes read back
                 from S3 and from FileMaker and hashed); no object under the
@@ -46,6 +48,7 @@ from filemaker_migration.operations.findings import MISSING_IN_DATABASE
 from filemaker_migration.operations.findings import MISSING_IN_FILEMAKER
 from filemaker_migration.operations.findings import MISSING_IN_S3
 from filemaker_migration.operations.findings import ORPHANED
+from filemaker_migration.operations.findings import WRONG_COUNT
 from filemaker_migration.operations.findings import Finding
 from filemaker_migration.operations.findings import Verification
 from filemaker_migration.operations.records import iter_records
@@ -111,6 +114,7 @@ class Verifier:
             for findings in per_record:
                 result.findings.extend(findings)
         result.findings.extend(self._check_versions())
+        result.findings.extend(self._check_counters())
         result.findings.extend(self._orphans(entries))
         result.filemaker_bytes = self.client.transfer.total
         return result
@@ -277,6 +281,21 @@ class Verifier:
             ):
                 found.append(Finding(category, side, "", fmid, version.s3_key, detail))
         return found
+
+    def _check_counters(self) -> list[Finding]:
+        return [
+            Finding(
+                WRONG_COUNT,
+                "database",
+                detail=(
+                    f"batch {batch.ref}: {counter} is {stored}, "
+                    f"its image rows are {batch.image_count}"
+                ),
+            )
+            for batch in self.target.batches()
+            for counter, stored in sorted(batch.counters.items())
+            if stored != batch.image_count
+        ]
 
     def _orphans(self, entries: dict[str, LedgerEntry]) -> list[Finding]:
         referenced = {e.s3_key for e in entries.values() if e.s3_key}

@@ -7,7 +7,9 @@ from filemaker_migration.pipeline.accounting import ImportOptions
 from filemaker_migration.pipeline.accounting import ImportResult
 from filemaker_migration.pipeline.mark import mark_exported
 from filemaker_migration.pipeline.persist import batch_for
+from filemaker_migration.pipeline.persist import facts_from_filemaker
 from filemaker_migration.pipeline.persist import image_facts
+from filemaker_migration.pipeline.persist import lock_batch
 from filemaker_migration.pipeline.progress import Progress
 from filemaker_migration.pipeline.report import RecordOutcome
 from filemaker_migration.pipeline.runner import LOCK_NAME
@@ -38,9 +40,11 @@ __all__ = [
     "Worker",
     "batch_for",
     "choose_container",
+    "facts_from_filemaker",
     "format_summary",
     "image_facts",
     "latest_prediction",
+    "lock_batch",
     "mark_exported",
     "running_run",
 ]

@@ -6,6 +6,15 @@ batch per patient and date whatever the clinic's batch table constrains.
 
 Runs after the upload, never around it: a transaction held open across a
 network call would block other workers' writes for as long as S3 takes.
+
+Every write into a batch first locks the batch's VisitBatch row (`batch_for`,
+`lock_batch`) until the transaction ends. A clinic's `Image.save()` or signal
+that recounts or renumbers its batch by reading the batch's rows then sees
+every other write into that batch committed, whatever the number of threads,
+processes or hosts; without the lock, two workers on PostgreSQL each count
+before the other's row is committed and the count ends low. Writes into
+different batches do not wait for each other. (SQLite takes one writer at a
+time anyway; Django makes `select_for_update()` a no-op there.)
 """
 
 from __future__ import annotations
@@ -29,12 +38,24 @@ def visit_of(date: dt.date | None) -> str:
     return date.isoformat() if date else ""
 
 
-def known_batch(patient_ref: str, date: dt.date | None) -> str | None:
-    """The ref of the patient's imported batch for a date, if it exists."""
-    return (
-        VisitBatch.objects.filter(patient_ref=patient_ref, visit=visit_of(date))
-        .values_list("batch_ref", flat=True)
-        .first()
+def known_batch(
+    patient_ref: str, date: dt.date | None, *, lock: bool = False
+) -> str | None:
+    """The ref of the patient's imported batch for a date, if it exists;
+    `lock` (inside a transaction) holds its row until the transaction ends."""
+    rows = VisitBatch.objects.filter(patient_ref=patient_ref, visit=visit_of(date))
+    if lock:
+        rows = rows.select_for_update()
+    return rows.values_list("batch_ref", flat=True).first()
+
+
+def lock_batch(batch_ref: str) -> None:
+    """Hold the imported batch's row until the transaction ends (see above).
+    Call inside a transaction, before writing into the batch."""
+    list(
+        VisitBatch.objects.select_for_update()
+        .filter(batch_ref=batch_ref)
+        .values_list("pk", flat=True)
     )
 
 
@@ -42,14 +63,15 @@ def batch_for(
     target: Target, patient_ref: str, date: dt.date | None
 ) -> tuple[str, bool]:
     """The patient's imported batch for a date, created when new; (ref, created).
+    Either way the batch is locked until the transaction ends (see above).
 
     Call inside a transaction. Two workers creating the same visit's batch at
     once: the second's VisitBatch insert fails on the unique constraint (on
     PostgreSQL after waiting for the first to commit; SQLite takes writers one
     at a time), its savepoint takes back the batch it created, and it uses the
-    first one's.
+    first one's, locked. A new batch's row is locked by its own insert.
     """
-    existing = known_batch(patient_ref, date)
+    existing = known_batch(patient_ref, date, lock=True)
     if existing is not None:
         return existing, False
     try:
@@ -59,11 +81,23 @@ def batch_for(
                 patient_ref=patient_ref, visit=visit_of(date), batch_ref=batch_ref
             )
     except IntegrityError:
-        again = known_batch(patient_ref, date)
+        again = known_batch(patient_ref, date, lock=True)
         if again is None:
             raise  # not the race: the clinic's table refused the batch
         return again, False
     return batch_ref, True
+
+
+def facts_from_filemaker(record: Any) -> dict[str, Any]:
+    """The image facts a record (SourceRecord or LedgerEntry) brings from
+    FileMaker itself, known before any download: what `Target.refusal` checks
+    before the record's container is fetched."""
+    return {
+        "filemaker_id": record.filemaker_id,
+        "image_type": record.image_type,
+        "image_date": record.image_date,
+        "original_filename": record.original_filename,
+    }
 
 
 def image_facts(entry: LedgerEntry, stored: Any, **changes: Any) -> ImageFacts:
@@ -101,8 +135,8 @@ def persist(
 
     The ledger entry's image_ref is written in the same transaction as the
     image row, so a rerun finds either both or neither: one row per record.
-    What can be read is read before the transaction: SQLite takes writers one
-    at a time, so the transaction holds only the writes.
+    The facts are put together before the transaction, so that it holds the
+    batch's lock (and SQLite's one writer) for the writes only.
     """
     stored = upload if upload is not None else entry
     patient_ref = stored.patient_ref
@@ -110,11 +144,8 @@ def persist(
         ledger.record_persisted(entry, image_ref="", upload=upload)  # one UPDATE
         return False
     facts = image_facts(entry, stored)
-    batch_ref = known_batch(patient_ref, entry.image_date)
-    created = False
     with transaction.atomic():
-        if batch_ref is None:
-            batch_ref, created = batch_for(target, patient_ref, entry.image_date)
+        batch_ref, created = batch_for(target, patient_ref, entry.image_date)
         image_ref = target.create_image(batch_ref, facts)
         ledger.record_persisted(entry, image_ref=image_ref, upload=upload)
     return created

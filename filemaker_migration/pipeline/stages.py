@@ -44,6 +44,7 @@ from filemaker_migration.pipeline.outcomes import Outcomes
 from filemaker_migration.pipeline.outcomes import error_text
 from filemaker_migration.pipeline.outcomes import failure_of
 from filemaker_migration.pipeline.outcomes import outcome_of
+from filemaker_migration.pipeline.persist import facts_from_filemaker
 from filemaker_migration.pipeline.persist import persist
 from filemaker_migration.pipeline.progress import Progress
 from filemaker_migration.pipeline.report import RecordOutcome
@@ -60,6 +61,8 @@ from filemaker_migration.source import SourceRecord
 from filemaker_migration.source import iter_unexported
 from filemaker_migration.source import iter_without_recid
 from filemaker_migration.source import parse_record
+from filemaker_migration.targets import Refusal
+from filemaker_migration.targets import RowRefusedError
 from filemaker_migration.targets import Target
 
 
@@ -77,6 +80,20 @@ def duplicate_detail(first: str) -> str:
         "record an id of its own in FileMaker, then run the import again "
         "(README, Duplicate FileMaker ids)"
     )
+
+
+def refusal_detail(refusal: Refusal, fields: ImageFields | None) -> str:
+    """A refusal, naming the FileMaker field the value came from (no value)."""
+    source = None
+    if fields is not None:
+        source = {
+            "filemaker_id": fields.id,
+            "image_type": fields.type,
+            "image_date": fields.date,
+            "original_filename": fields.filename,
+        }.get(refusal.fact)
+    origin = f"FileMaker's {source!r}" if source else f"the image's {refusal.fact}"
+    return f"{origin} into {refusal}"
 
 
 def _record_order(record_id: str) -> tuple[int, str]:
@@ -177,6 +194,12 @@ class Pager:
             # without downloading it again (a second run changes nothing).
             detail = f"unchanged since run {previous.run_id}: {previous.detail}"
             self.outcomes.finish(outcome_of(src, "skipped", previous.reason, detail))
+            return True
+        refused = self.target.refusal(facts_from_filemaker(src))
+        if refused is not None:
+            # Parked before any download, and looked at again on every run.
+            detail = refusal_detail(refused, self.fields)
+            self._settle(src, ledger.ROW_REFUSED, detail)
             return True
         claimed = holders.setdefault(src.filemaker_id, set())
         first = self.sink.planned(src) or min(
@@ -298,6 +321,13 @@ class Committer:
         try:
             with part("database"):
                 created = persist(self.target, entry, upload)
+        except RowRefusedError as exc:
+            # A fact known only now (the key, the type) that the model refuses:
+            # stored, no row; the detail says what to change.
+            if upload is not None:
+                ledger.record_upload(entry, upload)
+            exc.args = (refusal_detail(exc.refusal, None),)
+            return fail(self.sink, work, ledger.ROW_REFUSED, exc)
         except DatabaseError as exc:
             if upload is not None:
                 # Keep the fact that the object is stored, if the database

@@ -41,8 +41,8 @@ FILEMAKER_MIGRATION_TARGET = {
             "name": "name",
             "name_format": "{day} {date:%b %Y} (FileMaker Import)",
             "undated_name": "Unknown date (FileMaker Import)",
-            # The app keeps no count of its own: the target keeps this one.
-            "counters": ["image_count"],
+            # No "counters": the app's Image.save() and delete() recount
+            # image_count themselves (verify still checks it against the rows).
         },
         "image": {
             "model": "records.Image",

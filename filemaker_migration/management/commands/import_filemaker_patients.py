@@ -37,5 +37,10 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         self.stdout.write(
             f"Patients: {result.created} created, {result.updated} updated, "
-            f"{result.unchanged} unchanged, {result.invalid} without a valid id"
+            f"{result.unchanged} unchanged, {result.invalid} without a valid id, "
+            f"{result.refused.total()} refused by the patient model"
         )
+        for what, count in sorted(result.refused.items()):
+            # Their images stay unlinked until the contact is corrected in
+            # FileMaker (or the target's empty_name option fills the name).
+            self.stdout.write(f"  {count} refused: {what}")
