@@ -57,9 +57,7 @@ def _columns(changes: dict[str, Any]) -> dict[str, Any]:
 
 def _checked(facts: Iterable[str]) -> dict[str, str]:
     """Image column -> the fact it holds, for the facts given."""
-    return {
-        column: fact for fact in facts for column in _COLUMNS.get(fact, (fact,))
-    }
+    return {column: fact for fact in facts for column in _COLUMNS.get(fact, (fact,))}
 
 
 def _refused(row: Image | Patient, checked: dict[str, str]) -> None:
