@@ -7,8 +7,8 @@ from django.core.checks import Error
 from django.core.checks import register
 from django.db import connections
 
-from filemaker_migration.sqlite3.base import NATIVE
-from filemaker_migration.sqlite3.base import DatabaseWrapper as ImmediateSQLite
+from filemaker_migration.sqlite3 import NATIVE
+from filemaker_migration.sqlite3 import DatabaseWrapper as ImmediateSQLite
 from filemaker_migration.targets import TargetConfigurationError
 from filemaker_migration.targets import check_target
 

@@ -29,7 +29,7 @@ from filemaker_migration.targets import ImageRow
 from filemaker_migration.targets import PatientFacts
 from filemaker_migration.targets import Refusal
 from filemaker_migration.targets import RowRefusedError
-from filemaker_migration.targets.validation import refusal_of
+from filemaker_migration.targets import refusal_of
 
 # ImageFacts name -> Image column, where they differ (the Type is stored twice:
 # as the category the app shows and as the plan's filemaker_type).

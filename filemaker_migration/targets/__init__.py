@@ -22,6 +22,7 @@ from filemaker_migration.targets.base import Refusal
 from filemaker_migration.targets.base import RowRefusedError
 from filemaker_migration.targets.base import Target
 from filemaker_migration.targets.base import TargetConfigurationError
+from filemaker_migration.targets.validation import refusal_of
 
 __all__ = [
     "FACT_NAMES",
@@ -36,6 +37,7 @@ __all__ = [
     "TargetConfigurationError",
     "check_target",
     "get_target",
+    "refusal_of",
 ]
 
 SETTING = "FILEMAKER_MIGRATION_TARGET"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import shutil
 from io import StringIO
 from pathlib import Path
@@ -13,6 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
+from filemaker_migration.conf import FileMakerSettings
 from filemaker_migration.conf import object_store
 from filemaker_migration.models import LedgerEntry
 from filemaker_migration.s3store import StoreError
@@ -107,6 +109,39 @@ def test_database_refusing_a_write_then_rerun(migration_env, emulator):
 
     _drop_refusal()
     run_import("--workers", "4")
+    assert_clean_end_state(emulator.dataset, migration_env)
+
+
+def test_a_value_the_image_model_refuses_is_parked_then_imported(
+    migration_env, emulator
+):
+    call_command("import_filemaker_patients", stdout=StringIO())
+    expected = expected_records(emulator.dataset)
+    victim = next(r for r in expected.values() if r["outcome"] == "imported")
+    fm = FileMakerSettings.from_settings()
+    name_field = fm.image_fields.filename
+    with fm.client(max_concurrency=1) as client:
+        record_id = client.find(fm.layout, [{"id": f"=={victim['id']}"}]).records[0]
+        original = record_id.get(name_field)
+        # 300 characters, for an image model whose file name column holds 255.
+        long_name = "Left foot, " + "x" * 285 + ".jpg"
+        client.edit_record(fm.layout, record_id.record_id, {name_field: long_name})
+
+    run_import("--workers", "4")
+
+    entry = LedgerEntry.objects.get(filemaker_id=victim["id"].upper())
+    assert (entry.state, entry.reason) == ("skipped", "row_refused")
+    assert re.fullmatch(
+        r"FileMaker's 'Name of file' into \w+\.Image\.original_(file)?name "
+        r"refuses it: Ensure this value has at most 255 characters \(it has 300\)\.",
+        entry.detail,
+    )
+    assert entry.s3_key == ""  # parked before anything was downloaded
+    assert entry.original_filename == long_name  # kept whole in the ledger
+
+    with fm.client(max_concurrency=1) as client:
+        client.edit_record(fm.layout, record_id.record_id, {name_field: original})
+    run_import("--workers", "4")  # looked at again, and imported
     assert_clean_end_state(emulator.dataset, migration_env)
 
 

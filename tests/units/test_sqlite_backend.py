@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.utils import ConnectionHandler
 
-from filemaker_migration.sqlite3.base import DatabaseWrapper
+from filemaker_migration.sqlite3 import DatabaseWrapper
 
 WAL = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 
