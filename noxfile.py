@@ -11,6 +11,11 @@ app's real shape: UUID keys, required names, an `Image.save()` that recounts
 its batch), the oracle import, worker processes and the crash/resume kill
 points. The main suite (scripts/test.sh) runs everything else once, on the
 development stack.
+
+The installed copy is what the own-project steps use (their subprocesses
+run outside the checkout); the other suites run from the checkout, so they
+import its `filemaker_migration` (the same code) with the row's installed
+dependencies.
 """
 
 from __future__ import annotations
@@ -50,19 +55,26 @@ ON_POSTGRES = [
 VERSION_CHECKS = ["tests/units/test_sqlite_backend.py", "tests/targets/test_checks.py"]
 
 
+# One test file per core at a time (pytest-xdist), as in scripts/test.sh.
+PYTEST = ["pytest", "-p", "no:cacheprovider", "-n", "auto", "--dist", "loadfile"]
+
+
 def _suites(session: nox.Session) -> None:
     database_url = os.environ.get("DATABASE_URL", "")
     if not database_url.startswith("postgres"):
         session.error("DATABASE_URL must name a PostgreSQL server (scripts/test.sh)")
     session.run("python", "-c", "import django; print('Django', django.__version__)")
-    sqlite = {"DATABASE_URL": "", "DJANGO_SETTINGS_MODULE": "config.settings"}
-    session.run("pytest", "-p", "no:cacheprovider", *VERSION_CHECKS, *ON_SQLITE, env=sqlite)
+    sqlite = {
+        "DATABASE_URL": f"sqlite:///{Path(session.create_tmp()) / 'db.sqlite3'}",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    session.run(*PYTEST, *VERSION_CHECKS, *ON_SQLITE, env=sqlite)
     postgres = {
         "DATABASE_URL": database_url,
         "DJANGO_SETTINGS_MODULE": "tests.generic_clinic.settings",
         "TEST_IMPORT_PROCESSES": "2",
     }
-    session.run("pytest", "-p", "no:cacheprovider", *ON_POSTGRES, env=postgres)
+    session.run(*PYTEST, *ON_POSTGRES, env=postgres)
 
 
 def _leaves_alone(session: nox.Session, kept: set[str]) -> None:

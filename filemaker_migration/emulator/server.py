@@ -108,6 +108,17 @@ class _Connection(HTTPConnection):
         served: bool = super().communicate()  # type: ignore[no-untyped-call]
         return served
 
+    def close(self) -> None:
+        # Send what the response writer still holds before the socket goes:
+        # cheroot closes the socket only, and the writer then flushes at
+        # garbage collection into a closed descriptor. Python 3.13 reports
+        # that as an unraisable OSError (cheroot issue #734); earlier
+        # versions dropped the bytes silently. A client gone already is
+        # routine here (a killed import): nothing more to send it.
+        with contextlib.suppress(OSError):
+            self.wfile.close()
+        super().close()
+
 
 def _reading_bodies_to_the_end(app: EmulatorApp) -> Callable[..., Any]:
     """The app reads what it wants of a request body; the rest is read here,
