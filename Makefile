@@ -22,7 +22,7 @@ demo: install  ## the whole migration on the synthetic clinic (emulator + local 
 serve: install  ## after `make demo`: the migrated clinic in a browser (gallery, admin, report) on 127.0.0.1:8000
 	$(BIN)/python -m clinic.serve_demo
 
-test: install  ## every test, on SQLite and on PostgreSQL (started by the script)
+test: install  ## every test: each suite where it proves something (SQLite, PostgreSQL started by the script, the noxfile stacks), timed
 	bash scripts/test.sh
 
 test-sqlite: install  ## the suite on SQLite only

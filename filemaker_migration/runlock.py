@@ -60,11 +60,18 @@ class RunLockHandle:
                 if held is not None:
                     stale = now - held.heartbeat_at > STALE_AFTER
                     if not (stale or owner_is_dead(held.owner)):
-                        run_text = f"run {held.run_id}" if held.run_id else "a run"
                         since = timezone.localtime(held.acquired_at)
+                        # An import's lock names its run; relink, rollback,
+                        # refresh and verify hold it with none.
+                        what = (
+                            f"another import is running (run {held.run_id}"
+                            if held.run_id
+                            else "another migration command is running (relink, "
+                            "rollback, refresh or verify"
+                        )
                         raise LockHeldError(
-                            f"another import is running ({run_text}, {held.owner}, "
-                            f"since {since:%Y-%m-%d %H:%M:%S}); wait for it to finish"
+                            f"{what}, {held.owner}, since "
+                            f"{since:%Y-%m-%d %H:%M:%S}); wait for it to finish"
                         )
                     self.taken_over_from = held.owner
                     held.delete()

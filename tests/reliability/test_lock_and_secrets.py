@@ -34,12 +34,40 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 def test_a_second_import_is_refused_while_one_runs(migration_env):
     running = RunLockHandle(LOCK_NAME, None)  # a live run: this very process
     try:
-        with pytest.raises(CommandError, match="another import is running"):
+        with pytest.raises(CommandError, match="another migration command is running"):
             call_command("import_filemaker_images", stdout=StringIO())
     finally:
         running.release()
     assert migration_env.list_keys("") == []
     assert not ImportRun.objects.exists()
+
+
+def test_verify_is_refused_while_an_import_runs(migration_env, emulator):
+    """Verify reading while an import writes would see records exported in
+    FileMaker whose rows are not committed yet: it refuses, naming the run."""
+    call_command("import_filemaker_patients", stdout=StringIO())
+    run = ImportRun.objects.create()
+    running = RunLockHandle(LOCK_NAME, run)  # an import's lock: it names its run
+    try:
+        with pytest.raises(
+            CommandError, match=rf"another import is running \(run {run.pk}, "
+        ):
+            call_command("verify_filemaker_images", stdout=StringIO())
+    finally:
+        running.release()
+
+
+def test_an_import_is_refused_while_verify_reads(migration_env, emulator):
+    verifying = RunLockHandle(LOCK_NAME, None)  # as verify holds it
+    try:
+        with pytest.raises(
+            CommandError, match=r"another migration command is running .*verify"
+        ):
+            call_command("import_filemaker_images", stdout=StringIO())
+    finally:
+        verifying.release()
+    call_command("verify_filemaker_images", stdout=StringIO())  # lock released
+    assert not RunLock.objects.exists()
 
 
 def test_a_lock_left_by_a_dead_process_is_taken_over(migration_env, emulator):

@@ -1,4 +1,10 @@
-"""Reconcile FileMaker, the database and S3; exit non-zero on any disagreement."""
+"""Reconcile FileMaker, the database and S3; exit non-zero on any disagreement.
+
+Verify holds the import's run lock while it reads: an import writing at the
+same time would make it see a record exported in FileMaker whose row is not
+yet committed, and report a disagreement that is not one. So it refuses to
+start while an import (or relink, rollback) runs, and no import starts while
+it reads."""
 
 from __future__ import annotations
 
@@ -14,6 +20,9 @@ from filemaker_migration.conf import object_store
 from filemaker_migration.dataapi import DataAPIError
 from filemaker_migration.management.ready import ready_to_run
 from filemaker_migration.operations import Verifier
+from filemaker_migration.pipeline import LOCK_NAME
+from filemaker_migration.runlock import LockHeldError
+from filemaker_migration.runlock import RunLockHandle
 from filemaker_migration.s3store import StoreError
 
 SHOWN = 20  # disagreements printed; the reports hold them all
@@ -36,12 +45,18 @@ class Command(BaseCommand):
             ready_to_run()  # settings, target, database: one line each
             fm = FileMakerSettings.from_settings()
             store = object_store()
+            lock = RunLockHandle(LOCK_NAME, None)
+        except (ImproperlyConfigured, LockHeldError) as exc:
+            raise CommandError(str(exc)) from exc
+        try:
             with fm.client(max_concurrency=8) as client:
                 result = Verifier(
                     client, fm.layout, fm.image_fields, store, deep=options["deep"]
                 ).run()
-        except (ImproperlyConfigured, DataAPIError, StoreError) as exc:
+        except (DataAPIError, StoreError) as exc:
             raise CommandError(str(exc)) from exc
+        finally:
+            lock.release()
         if options["json"]:
             result.write_json(options["json"])
         if options["csv"]:
