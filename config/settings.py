@@ -32,23 +32,34 @@ class Env(environ.Env):
         try:
             return super().get_value(var, cast=cast, default=default, **kwargs)
         except (ValueError, TypeError) as exc:  # JSONDecodeError is a ValueError
-            raise _malformed(var, exc) from None
+            # A number's parser speaks of what is left once it has stripped
+            # the letters ('' for "abc"): say what is wanted instead.
+            raise _malformed(
+                var, "expected a number" if cast in (int, float) else str(exc)
+            ) from None
 
     def db_url(self, var="DATABASE_URL", default=environ.Env.NOTSET, engine=None):
         raw = os.environ.get(var)
         if raw is not None and raw.partition("://")[0] not in self.DB_SCHEMES:
-            raise _malformed(var, ValueError("unknown database scheme"))
+            raise _malformed(var, DATABASE_FORM)
         try:
             return super().db_url(var, default=default, engine=engine)
-        except (ValueError, TypeError, KeyError) as exc:
-            raise _malformed(var, exc) from None
+        except (ValueError, TypeError, KeyError):
+            raise _malformed(var, DATABASE_FORM) from None
 
 
-def _malformed(var: str, exc: Exception) -> ImproperlyConfigured:
+# What a DATABASE_URL looks like: its error says so, since its value, which
+# may hold a password, is never shown.
+DATABASE_FORM = "expected postgres://USER:PASSWORD@HOST:PORT/NAME or sqlite:///PATH"
+
+
+def _malformed(var: str, why: str) -> ImproperlyConfigured:
     if var in SECRET_VARIABLES:
-        what = f"{var} is malformed"
+        # Neither the value nor a parser's words about it, unless they are
+        # the expected form only.
+        what = f"{var} is malformed" + (f" ({why})" if why == DATABASE_FORM else "")
     else:
-        what = f"{var}={os.environ.get(var, '')!r} is malformed ({exc})"
+        what = f"{var}={os.environ.get(var, '')!r} is malformed ({why})"
     return ImproperlyConfigured(f"{what}; see README.md, Configuration")
 
 

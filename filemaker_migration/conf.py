@@ -83,13 +83,19 @@ def report_dir() -> Path:
 AUTO_PROCESSES_AT_MOST = 4
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, where the system
+    says), at least 1."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
+    return max(1, cores or os.cpu_count() or 1)
+
+
 def import_processes() -> int:
     """FILEMAKER_MIGRATION_PROCESSES: a number, or "auto" (the default): one
     process per core this one may run on, at most AUTO_PROCESSES_AT_MOST."""
     value = getattr(settings, "FILEMAKER_MIGRATION_PROCESSES", "auto")
     if str(value).strip().lower() == "auto":
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
-        return max(1, min(cores or os.cpu_count() or 1, AUTO_PROCESSES_AT_MOST))
+        return min(usable_cores(), AUTO_PROCESSES_AT_MOST)
     try:
         processes = int(value)
     except (TypeError, ValueError):

@@ -47,6 +47,15 @@ def test_a_malformed_setting_is_one_line_naming_it(tmp_path, variable, value):
     assert done.returncode == 2
     line = one_line(done)
     assert line.startswith(f"configuration error: {variable}={value!r} is malformed")
+    assert "('')" not in line  # the parser's leftovers, not the value given
+
+
+def test_a_number_setting_says_a_number_is_expected(tmp_path):
+    done = manage(tmp_path, "inspect_filemaker_images", FM_READ_TIMEOUT="abc")
+    assert one_line(done) == (
+        "configuration error: FM_READ_TIMEOUT='abc' is malformed (expected a "
+        "number); see README.md, Configuration"
+    )
 
 
 def test_an_unmigrated_database_says_migrate(tmp_path):
@@ -72,5 +81,9 @@ def test_a_malformed_database_url_hides_its_value(tmp_path):
     )
     assert done.returncode == 2
     line = one_line(done)
-    assert line.startswith("configuration error: DATABASE_URL is malformed")
+    assert line == (
+        "configuration error: DATABASE_URL is malformed (expected "
+        "postgres://USER:PASSWORD@HOST:PORT/NAME or sqlite:///PATH); see README.md, "
+        "Configuration"
+    )
     assert "s3cr3t" not in done.stderr

@@ -19,6 +19,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from filemaker_migration.conf import usable_cores
 from filemaker_migration.models import ImportRun
 from filemaker_migration.models import RunWorker
 from filemaker_migration.models import WorkItem
@@ -201,6 +202,35 @@ def test_a_host_that_joins_shares_the_run(settings, migration_env, emulator):
 def test_join_with_no_run_says_so(migration_env):
     with pytest.raises(CommandError, match="run 12345 is not running"):
         call_command("import_filemaker_images", "--join", "12345", stdout=StringIO())
+
+
+def test_join_with_no_wait_and_no_run_says_so_at_once(migration_env):
+    out = StringIO()
+    with pytest.raises(CommandError, match="no import is running"):
+        call_command("import_filemaker_images", "--join", "--wait", "0", stdout=out)
+    assert "waiting" not in out.getvalue()
+
+
+def test_wait_without_join_is_refused(migration_env):
+    with pytest.raises(CommandError, match="--wait goes with --join"):
+        call_command("import_filemaker_images", "--wait", "5", stdout=StringIO())
+
+
+def test_more_processes_than_cores_are_capped_with_one_line(migration_env, emulator):
+    cores = usable_cores()  # this machine's, whatever they are
+    call_command("import_filemaker_patients", stdout=StringIO())
+    err = StringIO()
+    call_command(
+        "import_filemaker_images",
+        *("--processes", str(cores + 1), "--limit", "3"),
+        stdout=StringIO(),
+        stderr=err,
+    )
+    assert err.getvalue().splitlines() == [
+        f"{cores + 1} worker processes asked for, but this command may use "
+        f"{cores} core(s): running {cores} (use --join on other hosts for more)"
+    ]
+    assert ImportRun.objects.get().options["processes"] == cores
 
 
 def test_join_refuses_options_of_the_starting_command(migration_env):

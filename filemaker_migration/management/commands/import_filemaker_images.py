@@ -38,6 +38,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def seconds(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
 class Command(BaseCommand):
     help = __doc__
 
@@ -72,6 +79,13 @@ class Command(BaseCommand):
             metavar="RUN",
             help="work on the import running in this database (started on "
             "another host), or on run RUN, instead of starting one",
+        )
+        parser.add_argument(
+            "--wait",
+            type=seconds,
+            metavar="SECONDS",
+            help=f"with --join: how long to wait for an import to start (default "
+            f"{JOIN_WAIT_SECONDS}; 0: not at all)",
         )
         parser.add_argument(
             "--page-size",
@@ -113,6 +127,15 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         if options["dry_run"]:
             processes = 1  # it keeps nothing, so it has nothing to share
+        if processes > (cores := conf.usable_cores()):
+            # More processes than cores only share them, each with its own
+            # sessions, S3 pool and decode budget; more hosts (--join) add cores.
+            self.stderr.write(
+                f"{processes} worker processes asked for, but this command may use "
+                f"{cores} core(s): running {cores} (use --join on other hosts "
+                "for more)"
+            )
+            processes = cores
         run_options = ImportOptions(
             limit=options["limit"],
             dry_run=options["dry_run"],
@@ -129,13 +152,16 @@ class Command(BaseCommand):
             store = object_store(max_pool=run_options.workers)
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from exc
+        if options["wait"] is not None and options["join"] is None:
+            raise CommandError("--wait goes with --join: how long a joining host waits")
         if options["join"] is not None:
             if options["dry_run"] or options["limit"] or options["refresh_changed"]:
                 raise CommandError(
                     "--join works on a run already started: --dry-run, --limit "
                     "and --refresh-changed belong to the command that started it"
                 )
-            self._join(options["join"] or None, run_options, fm, store)
+            wait = JOIN_WAIT_SECONDS if options["wait"] is None else options["wait"]
+            self._join(options["join"] or None, wait, run_options, fm, store)
             return
         if not options["skip_s3_preflight"]:
             problems = store.preflight()
@@ -200,15 +226,16 @@ class Command(BaseCommand):
                 "Running the import again retries them."
             )
 
-    def _join(self, run_id: int | None, run_options: ImportOptions, fm, store) -> None:
+    def _join(
+        self, run_id: int | None, wait: int, run_options: ImportOptions, fm, store
+    ) -> None:
         """Work on a run started elsewhere until it has nothing left."""
         try:
             run = running_run(
                 run_id,
-                wait=JOIN_WAIT_SECONDS if run_id is None else 0,
+                wait=wait if run_id is None else 0,
                 waiting=lambda: self.stdout.write(
-                    f"waiting up to {JOIN_WAIT_SECONDS // 60} minutes for an "
-                    "import to start"
+                    f"waiting up to {wait} s for an import to start (--wait)"
                 ),
             )
             with fm.client(max_concurrency=2 * run_options.workers) as client:
