@@ -23,6 +23,7 @@ from filemaker_migration.pipeline.summary import format_summary
 from filemaker_migration.pipeline.summary import latest_prediction
 from filemaker_migration.pipeline.workers import NoRunToJoin
 from filemaker_migration.pipeline.workers import Worker
+from filemaker_migration.pipeline.workers import WorkerFailed
 from filemaker_migration.pipeline.workers import running_run
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "Progress",
     "RecordOutcome",
     "Worker",
+    "WorkerFailed",
     "batch_for",
     "choose_container",
     "facts_from_filemaker",

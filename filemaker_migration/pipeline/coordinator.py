@@ -92,8 +92,10 @@ class SharedRun:
         self.stop.set()
         claims.request_stop(self.run)
 
-    def finish(self) -> None:
-        """Wait for the workers, read the last outcomes back, tidy up."""
+    def finish(self) -> BaseException | None:
+        """Wait for the workers, read the last outcomes back, tidy up; the
+        error that ended the run, if one did (the caller raises it, unless an
+        error of its own is on its way already)."""
         self._paged.set()
         self._merger.join()
         for child in self.children:
@@ -105,14 +107,28 @@ class SharedRun:
         for seconds in claims.cpu_seconds(self.run):
             meter.add(seconds)
         claims.tidy(self.run)
+        failed = [
+            (child.name, failure)
+            for child in self.children
+            if (failure := child.failure()) is not None
+        ]
         if self._failures:
-            raise self._failures[0]
+            return self._failures[0]
         if left and not self.stop.is_set():
-            raise UnfinishedRecords(
+            if failed:
+                return failed[0][1]  # the worker's own error says why
+            return UnfinishedRecords(
                 f"{left} record(s) taken up were left unfinished: the worker "
-                "processes ended early (their errors are above); running the "
-                "import again takes them up"
+                "processes ended early; running the import again takes them up"
             )
+        for name, failure in failed:
+            logger.warning(
+                "%s ended early (%s: %s); the others finished its records",
+                name,
+                type(failure).__name__,
+                failure,
+            )
+        return None
 
     def _merge(self) -> None:
         with part("claims"):

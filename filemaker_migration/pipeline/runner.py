@@ -240,16 +240,21 @@ class ImportRunner:
             shared.paging_done()
         except BaseException:
             shared.abandon()
+            self._end_workers(shared)  # this error, not theirs, is the one told
             raise
+        if problem := self._end_workers(shared):
+            raise problem
+
+    def _end_workers(self, shared: SharedRun) -> BaseException | None:
+        try:
+            problem = shared.finish()
         finally:
-            try:
-                shared.finish()
-            except UnfinishedRecords as exc:
-                raise ImportAborted(str(exc)) from exc
-            finally:
-                self.workers = shared.workers
-                self.workers_filemaker_bytes = shared.filemaker_bytes
-                self.progress.close()
+            self.workers = shared.workers
+            self.workers_filemaker_bytes = shared.filemaker_bytes
+            self.progress.close()
+        if isinstance(problem, UnfinishedRecords):
+            return ImportAborted(str(problem))
+        return problem
 
     def _settled(self, outcomes: Outcomes, outcome: RecordOutcome) -> None:
         outcomes.finish(outcome)

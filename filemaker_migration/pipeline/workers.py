@@ -12,15 +12,20 @@ host, against the same database.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import multiprocessing
 import os
+import pickle
 import signal
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 
 from django.db import DatabaseError
 from django.db import connections
@@ -65,6 +70,25 @@ GONE = "the record is no longer in FileMaker (deleted after it was taken up)"
 
 class NoRunToJoin(Exception):
     """`--join` found no import running in this database."""
+
+
+class WorkerFailed(Exception):
+    """A worker process's error whose own kind could not cross the process
+    boundary (it does not pickle): its kind and words, one line."""
+
+
+def _crossing(exc: Exception) -> Exception:
+    """What the starting command is handed of a worker's error: the error
+    itself where it pickles (so the command words it as it would its own),
+    else WorkerFailed; either way with the worker's traceback as text
+    (`worker_traceback`), which the command prints only when asked."""
+    text = "".join(traceback.format_exception(exc))
+    try:
+        crossing: Exception = pickle.loads(pickle.dumps(exc))
+    except Exception:  # any error's own pickling may fail its own way
+        crossing = WorkerFailed(f"{type(exc).__name__}: {exc}")
+    crossing.worker_traceback = text  # type: ignore[attr-defined]
+    return crossing
 
 
 def running_run(
@@ -278,22 +302,54 @@ def fork_workers(run: ImportRun, count: int, options: ImportOptions) -> list:
     starts any thread of its own.
     """
     connections.close_all()  # never share a connection across a fork
-    context = multiprocessing.get_context("fork")
     parent = os.getpid()
     processes = []
     for index in range(1, count + 1):
-        process = context.Process(
+        failures, failure_end = multiprocessing.Pipe(duplex=False)
+        process = WorkerProcess(
             target=_worker_main,
-            args=(run.pk, index, options, parent),
+            args=(run.pk, index, options, parent, failure_end),
             name=f"import-worker-{index}",
             daemon=True,
         )
+        process.failures = failures
         process.start()
+        failure_end.close()  # the worker's end, in the worker now
         processes.append(process)
     return processes
 
 
-def _worker_main(run_id: int, index: int, options: ImportOptions, parent: int) -> None:
+class WorkerProcess(multiprocessing.context.ForkProcess):
+    """A forked worker, and the pipe its error comes back on."""
+
+    failures: Connection
+
+    def failure(self) -> Exception | None:
+        """The error the ended worker sent (see _worker_main), if any."""
+        try:
+            return self.failures.recv() if self.failures.poll() else None
+        except (EOFError, OSError):  # killed before it could say
+            return None
+
+
+def _worker_main(
+    run_id: int, index: int, options: ImportOptions, parent: int, failures: Connection
+) -> None:
+    """A forked worker. Its error goes to the starting command, which prints
+    it as the one line it would print of its own; the worker prints no
+    traceback (multiprocessing would), and logs it at DEBUG only."""
+    try:
+        _work_as_worker(run_id, index, options, parent)
+    except Exception as exc:
+        logger.debug("worker %d failed", index, exc_info=True)
+        with contextlib.suppress(OSError):
+            failures.send(_crossing(exc))
+        sys.exit(1)
+
+
+def _work_as_worker(
+    run_id: int, index: int, options: ImportOptions, parent: int
+) -> None:
     _die_with(parent)
     # Ctrl-C reaches the whole process group: the command asks its workers
     # to stop (they finish the records they hold), so they ignore it here.

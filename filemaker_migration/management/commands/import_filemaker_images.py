@@ -8,6 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand
 from django.core.management.base import CommandError
 from django.core.management.base import CommandParser
+from django.db import DatabaseError
 
 from filemaker_migration import conf
 from filemaker_migration.conf import FileMakerSettings
@@ -21,6 +22,7 @@ from filemaker_migration.pipeline import ImportRunner
 from filemaker_migration.pipeline import NoRunToJoin
 from filemaker_migration.pipeline import Progress
 from filemaker_migration.pipeline import Worker
+from filemaker_migration.pipeline import WorkerFailed
 from filemaker_migration.pipeline import format_summary
 from filemaker_migration.pipeline import latest_prediction
 from filemaker_migration.pipeline import running_run
@@ -36,6 +38,11 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise ValueError(text)
     return value
+
+
+# What ends a run, in this process or in a worker process (whose error comes
+# back here, see pipeline/workers.py): one line each, the same either way.
+RUN_ERRORS = (DataAPIError, StoreError, DatabaseError, WorkerFailed)
 
 
 def seconds(text: str) -> int:
@@ -120,7 +127,18 @@ class Command(BaseCommand):
             help="accept the Recovered thumbnail when no other size is usable",
         )
 
+    def _one_line(self, exc: Exception, traceback: bool) -> CommandError:
+        """The error as one line; with --traceback, a worker process's own
+        traceback first (the command's own follows, as Django prints it)."""
+        worker_traceback = getattr(exc, "worker_traceback", None)
+        if traceback and worker_traceback:
+            self.stderr.write(f"in a worker process:\n{worker_traceback}")
+        if isinstance(exc, DatabaseError):
+            return CommandError(f"the database failed: {exc}".strip())
+        return CommandError(str(exc))
+
     def handle(self, *args, **options) -> None:
+        self._traceback = options["traceback"]
         try:
             processes = options["processes"] or conf.import_processes()
         except ImproperlyConfigured as exc:
@@ -193,8 +211,8 @@ class Command(BaseCommand):
                     report_dir=conf.report_dir(),
                 )
                 result = runner.execute()
-        except (ImportAborted, LockHeldError, DataAPIError, StoreError) as exc:
-            raise CommandError(str(exc)) from exc
+        except (*RUN_ERRORS, ImportAborted, LockHeldError) as exc:
+            raise self._one_line(exc, options["traceback"]) from exc
         except KeyboardInterrupt:
             # The records in flight were finished and the report written.
             raise CommandError(
@@ -241,8 +259,8 @@ class Command(BaseCommand):
             with fm.client(max_concurrency=2 * run_options.workers) as client:
                 worker = Worker(run, run_options, fm, client, store)
                 finished = worker.work()
-        except (NoRunToJoin, DataAPIError, StoreError) as exc:
-            raise CommandError(str(exc)) from exc
+        except (*RUN_ERRORS, NoRunToJoin) as exc:
+            raise self._one_line(exc, self._traceback) from exc
         self.stdout.write(
             f"joined run {run.pk}: finished {finished:,} record(s); the run's "
             "report, written by the host that started it, covers every worker"
