@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 from typing import BinaryIO
 from urllib.parse import urlparse
+from urllib.parse import urlsplit
 
 import boto3
 import botocore.exceptions as boto_errors
@@ -103,9 +104,28 @@ def _translate(operation: str, key: str, exc: Exception) -> StoreError:
         if message := exc.response.get("Error", {}).get("Message"):
             detail = f" ({message})"
         transient = code in _NOT_NOW or status >= 500 or status == 429
+    elif isinstance(exc, boto_errors.ConnectionError):
+        detail = _unreached(exc)
     kind = TransientStoreError if transient else TerminalStoreError
     text = f"s3 {operation} {key} failed: {code}{detail}"
     return kind(text, operation=operation, key=key, code=code)
+
+
+def _unreached(exc: boto_errors.ConnectionError) -> str:
+    """What to check when no connection was made: the endpoint (scheme, host
+    and port only: the URL's path names the object) and its setting."""
+    url = urlsplit(str(exc.kwargs.get("endpoint_url", "")))
+    where = f"{url.scheme}://{url.netloc}" if url.netloc else "the endpoint"
+    if isinstance(exc, boto_errors.ConnectTimeoutError):
+        why = f"{where} did not answer in time: check S3_ENDPOINT_URL and firewalls"
+    elif isinstance(exc, boto_errors.EndpointConnectionError):
+        why = (
+            f"no connection to {where}: check S3_ENDPOINT_URL (empty for AWS "
+            "itself) and that the server is running"
+        )
+    else:
+        return ""
+    return f" ({why})"
 
 
 @contextlib.contextmanager

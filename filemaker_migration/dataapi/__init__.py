@@ -28,6 +28,7 @@ from filemaker_migration.dataapi._errors import TooManySessionsError
 from filemaker_migration.dataapi._errors import TransferLimitError
 from filemaker_migration.dataapi._errors import Transient
 from filemaker_migration.dataapi._errors import TransportError
+from filemaker_migration.dataapi._errors import UnreachableError
 from filemaker_migration.dataapi._limiter import AdaptiveLimiter
 from filemaker_migration.dataapi._types import ContainerDownload
 from filemaker_migration.dataapi._types import FieldMeta
@@ -74,6 +75,7 @@ __all__ = [
     "TransferLimitError",
     "Transient",
     "TransportError",
+    "UnreachableError",
     "format_date",
     "format_timestamp",
     "is_streamable",

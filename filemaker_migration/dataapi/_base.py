@@ -31,6 +31,7 @@ from filemaker_migration.dataapi._errors import ServerBusyError
 from filemaker_migration.dataapi._errors import TooManySessionsError
 from filemaker_migration.dataapi._errors import TransferLimitError
 from filemaker_migration.dataapi._errors import Transient
+from filemaker_migration.dataapi._errors import UnreachableError
 from filemaker_migration.dataapi._errors import filemaker_error
 from filemaker_migration.dataapi._errors import what_to_check
 from filemaker_migration.dataapi._limiter import AdaptiveLimiter
@@ -91,6 +92,8 @@ class Connection:
             logout=self._logout_request,
             clock=clock,
         )
+        # Whether the server has answered once (see _is_worth_retrying).
+        self.reached = False
         self.observed = Observations()
         self.transfer = TransferCounter()
         self._limit_portals = True  # every read asks for no portal rows
@@ -187,7 +190,7 @@ class Connection:
 
     def _retrying(self) -> tenacity.Retrying:
         return tenacity.Retrying(
-            retry=tenacity.retry_if_exception(_is_transient),
+            retry=tenacity.retry_if_exception(self._is_worth_retrying),
             stop=tenacity.stop_after_attempt(self.max_attempts),
             wait=self._wait,
             reraise=True,
@@ -200,6 +203,12 @@ class Connection:
             with retry:
                 return attempt()
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _is_worth_retrying(self, exc: BaseException) -> bool:
+        # A server never reached is a setting or a firewall: said at once.
+        if isinstance(exc, UnreachableError) and not self.reached:
+            return False
+        return _is_transient(exc)
 
     def _wait(self, retry_state: tenacity.RetryCallState) -> float:
         exc = retry_state.outcome.exception() if retry_state.outcome else None
@@ -272,6 +281,7 @@ class Connection:
             resp = self._http.request(
                 method, url, headers=headers, json=json, params=params, auth=auth
             )
+        self.reached = True
         self.transfer.add_api(len(resp.content))
         return self._parse(resp)
 

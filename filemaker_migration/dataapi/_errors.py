@@ -2,6 +2,8 @@
 
     DataAPIError                      anything the client raises
     ├── TransportError [Transient]    timeout, refused or dropped connection
+    │   ├── UnreachableError          refused, unknown host, no answer to connect
+    │   │                             (final until the server has answered once)
     │   └── TLSVerificationError      the server's certificate is not trusted (terminal)
     ├── HTTPStatusError               a non-JSON answer from the web server
     │   └── ServerBusyError [Transient]  429 / 5xx from the web server (502, 503, 504)
@@ -48,6 +50,13 @@ class DataAPIError(Exception):
 
 class TransportError(Transient, DataAPIError):
     """The request did not complete: timeout, refused or dropped connection."""
+
+
+class UnreachableError(TransportError):
+    """No connection could be made: refused, an unknown host name, or no
+    answer to connect. Retried like any transport error once the server has
+    answered (it may be restarting), but not before: at a command's first
+    request it is a setting or a firewall, and retrying only delays saying so."""
 
 
 class TLSVerificationError(DataAPIError):

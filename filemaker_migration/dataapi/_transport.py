@@ -8,6 +8,7 @@ container downloads (`_containers`).
 
 from __future__ import annotations
 
+import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ import httpx
 
 from filemaker_migration.dataapi._errors import TLSVerificationError
 from filemaker_migration.dataapi._errors import TransportError
+from filemaker_migration.dataapi._errors import UnreachableError
 
 BUSY_STATUSES = frozenset({429, 502, 503, 504})
 
@@ -90,18 +92,66 @@ class ThreadClients:
 
 @contextmanager
 def translated_transport_errors(where: str) -> Iterator[None]:
-    """Translate httpx's transport exceptions into ours, at the boundary."""
+    """Translate httpx's transport exceptions into ours, at the boundary:
+    each names the server, what went wrong and what to check."""
     try:
         yield
     except httpx.TransportError as exc:
+        origin = _origin(where)
         if _is_certificate_failure(exc):
             raise TLSVerificationError(
-                f"the certificate of {_origin(where)} is not trusted; if the server "
+                f"the certificate of {origin} is not trusted; if the server "
                 "uses a private CA, set FM_CA_BUNDLE to its CA bundle file"
             ) from exc
-        raise TransportError(
-            f"{type(exc).__name__} talking to {_origin(where)}"
-        ) from exc
+        raise _transport_error(exc, origin) from exc
+
+
+def _transport_error(exc: httpx.TransportError, origin: str) -> TransportError:
+    if isinstance(exc, httpx.ConnectTimeout):
+        return UnreachableError(
+            f"{origin} did not answer within FM_CONNECT_TIMEOUT (connect timed "
+            "out): check FM_URL's host and port, and that no firewall drops "
+            "this machine's connections to it"
+        )
+    if _caused_by(exc, ConnectionRefusedError):
+        return UnreachableError(
+            f"nothing accepts connections at {origin} (connection refused): "
+            "check FM_URL's port, and that FileMaker Server is running"
+        )
+    if _caused_by(exc, socket.gaierror):
+        return UnreachableError(
+            f"the host name of {origin} is not known (DNS lookup failed): "
+            "check FM_URL's host name"
+        )
+    if isinstance(exc, httpx.ReadTimeout):
+        return TransportError(
+            f"{origin} sent nothing for FM_READ_TIMEOUT seconds (read timed out)"
+        )
+    if isinstance(exc, httpx.ConnectError) and _caused_by(exc, ssl.SSLError):
+        return TransportError(
+            f"TLS with {origin} failed ({_ssl_reason(exc)}): is FM_URL's port the "
+            "server's HTTPS port?"
+        )
+    return TransportError(f"{type(exc).__name__} talking to {origin}")
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: BaseException | None = exc
+    while seen is not None:
+        yield seen
+        seen = seen.__cause__ or seen.__context__
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    return any(isinstance(link, kind) for link in _chain(exc))
+
+
+def _ssl_reason(exc: BaseException) -> str:
+    """OpenSSL's short reason, e.g. WRONG_VERSION_NUMBER for plain HTTP."""
+    for link in _chain(exc):
+        if isinstance(link, ssl.SSLError):
+            return str(link.reason or type(link).__name__)
+    return type(exc).__name__
 
 
 def retry_after(resp: httpx.Response) -> float | None:
@@ -120,11 +170,8 @@ def _origin(url: str) -> str:
 
 
 def _is_certificate_failure(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return True
-        if "CERTIFICATE_VERIFY_FAILED" in str(seen):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+    return any(
+        isinstance(link, ssl.SSLCertVerificationError)
+        or "CERTIFICATE_VERIFY_FAILED" in str(link)
+        for link in _chain(exc)
+    )

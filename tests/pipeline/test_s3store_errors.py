@@ -117,6 +117,11 @@ def test_a_refused_connection_is_transient(unreachable, method):
     assert type(error) is TransientStoreError
     assert_names(error, operation, key, "EndpointConnectionError")
     assert isinstance(error.__cause__, botocore.exceptions.EndpointConnectionError)
+    endpoint = unreachable.settings.endpoint_url
+    assert str(error).endswith(
+        f"(no connection to {endpoint}: check S3_ENDPOINT_URL (empty for AWS "
+        "itself) and that the server is running)"
+    )
 
 
 @pytest.mark.parametrize("method", ["put_create_only", "read", "delete", "list_keys"])
