@@ -29,10 +29,12 @@ DATABASE=(tests/operations tests/own_project tests/pipeline tests/reliability
 GENERIC_SUITES=(
     tests/pipeline/test_import_end_to_end.py  # the oracle, 1 and 16 workers, rerun, --limit, --dry-run
     tests/pipeline/test_failures.py           # S3, database and FileMaker refusing, then a rerun
+    tests/reliability/test_fault_matrix.py    # the database refusing every write, on PostgreSQL's terms
     tests/reliability/test_crash_resume.py    # kill points and resume
     tests/reliability/test_lock_and_secrets.py tests/reliability/test_hostile_input.py
     tests/operations                           # relink, rollback, refresh, verify and its planted faults
     tests/pipeline/test_processes.py          # worker processes, a killed worker, a joining host
+    tests/pipeline/test_worker_errors.py      # a worker's error in one line
     tests/units tests/generic_clinic tests/own_project
 )
 
