@@ -3,6 +3,7 @@
 Code outside the package imports only these names.
 """
 
+from filemaker_migration.pipeline.accounting import TRIPWIRE_AFTER
 from filemaker_migration.pipeline.accounting import ImportOptions
 from filemaker_migration.pipeline.accounting import ImportResult
 from filemaker_migration.pipeline.mark import mark_exported
@@ -28,6 +29,7 @@ from filemaker_migration.pipeline.workers import running_run
 
 __all__ = [
     "LOCK_NAME",
+    "TRIPWIRE_AFTER",
     "ChecksumMismatchError",
     "Chosen",
     "ImportAborted",

@@ -95,40 +95,52 @@ class Budget:
 DESTINATION_FAILURES = ("s3_put_failed", "s3_conflict", "database_write_failed")
 
 
-class Tripwire:
-    """Stops a run whose first `after` records all failed the same way at the
-    destination, instead of failing every record; disarmed by any record that
-    did not fail there."""
+# Records in a row that failed the same way at the destination stop a run.
+TRIPWIRE_AFTER = 5
 
-    def __init__(self, after: int = 5) -> None:
+
+def _cause_of(detail: str) -> str:
+    """The part of a failure's detail that is the same for every record when
+    the destination is at fault: S3's code and message after the key it
+    names, the database's error and first line (PostgreSQL's further lines,
+    its DETAIL and CONTEXT, may name the row)."""
+    first = detail.splitlines()[0] if detail else ""
+    return first.rsplit(" failed: ", 1)[-1]
+
+
+class Tripwire:
+    """Stops a run once `after` records in a row have failed the same way at
+    the destination (S3 or the database), at any point of the run: it is down
+    or refusing, and every further record would fail too. Any other outcome
+    between them starts the count again. The records already taken up are
+    finished; the rest are left to the next run."""
+
+    def __init__(self, after: int = TRIPWIRE_AFTER) -> None:
         self.after = after
-        self.armed = True
         self.cause = ""  # set when tripped: what the records met
-        self._seen: list[tuple[str, str]] = []
+        self._streak: tuple[str, str] | None = None
+        self._count = 0
         self._lock = threading.Lock()
 
     def observe(self, outcome: RecordOutcome) -> bool:
         """Note a settled record; True when the run should stop now."""
         with self._lock:
-            if not self.armed:
-                return False
+            if self.cause:
+                return False  # stopping already
             if outcome.outcome != "failed" or outcome.reason not in (
                 DESTINATION_FAILURES
             ):
-                self.armed = False
+                self._streak, self._count = None, 0
                 return False
-            # The cause is the error's last part (S3's code, the database's
-            # message): the same for every record when the destination is
-            # at fault, whatever the key.
-            self._seen.append((outcome.reason, outcome.detail.rsplit(": ", 1)[-1]))
-            if len(self._seen) >= self.after and len(set(self._seen)) == 1:
-                reason, cause = self._seen[0]
-                self.cause = f"{reason} ({cause})"
-                self.armed = False
-                return True
-            if len(set(self._seen)) > 1:
-                self.armed = False
-            return False
+            seen = (outcome.reason, _cause_of(outcome.detail))
+            if seen != self._streak:
+                self._streak, self._count = seen, 0
+            self._count += 1
+            if self._count < self.after:
+                return False
+            reason, cause = seen
+            self.cause = f"{reason} ({cause})"
+            return True
 
 
 class Tally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from filemaker_migration.pipeline.accounting import TRIPWIRE_AFTER
 from filemaker_migration.pipeline.accounting import ImportResult
 
 REASONS_SHOWN = 8
@@ -64,8 +65,9 @@ def format_summary(
         )
     if result.stopped_early:
         lines.append(
-            f"  STOPPED EARLY: the first records all failed the same way at the "
-            f"destination, {result.stopped_early}; fix that, then run again"
+            f"  STOPPED EARLY: {TRIPWIRE_AFTER} records in a row failed the same "
+            f"way at the destination, {result.stopped_early}; fix that, then run "
+            "again"
         )
     if result.workers:
         shares = ", ".join(

@@ -85,6 +85,36 @@ def _refuse_image_insert(filemaker_id: str) -> None:
             )
 
 
+def _refuse_image_inserts_once_it_holds(rows: int) -> None:
+    """A real trigger: the image table takes `rows` rows, then refuses every
+    insert, as a database that has run out of room does mid-run."""
+    table = clinic_model("image")._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"""
+                CREATE FUNCTION refuse_image() RETURNS trigger AS $$
+                BEGIN
+                    IF (SELECT count(*) FROM {table}) >= {rows} THEN
+                        RAISE EXCEPTION 'refused by test trigger';
+                    END IF;
+                    RETURN NEW;
+                END;
+                $$ LANGUAGE plpgsql;
+                """
+            )
+            cursor.execute(
+                f"CREATE TRIGGER refuse_image BEFORE INSERT ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_image()"
+            )
+        else:
+            cursor.execute(
+                f"CREATE TRIGGER refuse_image BEFORE INSERT ON {table} "
+                f"WHEN (SELECT count(*) FROM {table}) >= {rows} "
+                "BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END"
+            )
+
+
 def _drop_refusal() -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -106,6 +136,35 @@ def test_database_refusing_a_write_then_rerun(migration_env, emulator):
     entry = LedgerEntry.objects.get(filemaker_id=victim["id"].upper())
     assert entry.reason == "database_write_failed"
     assert entry.uploaded_at is not None  # the object is in S3 already
+
+    _drop_refusal()
+    run_import("--workers", "4")
+    assert_clean_end_state(emulator.dataset, migration_env)
+
+
+def test_the_database_refusing_writes_mid_run_stops_the_run(migration_env, emulator):
+    """The tripwire holds all run long: records in a row failing the same way
+    at the destination stop the run at any point, not only at its start."""
+    call_command("import_filemaker_patients", stdout=StringIO())
+    _refuse_image_inserts_once_it_holds(20)
+    out = StringIO()
+    with pytest.raises(CommandError) as stopped:
+        call_command("import_filemaker_images", "--workers", "4", stdout=out)
+
+    assert str(stopped.value).startswith(
+        "stopped early: 5 records in a row failed at the destination with "
+        "database_write_failed ("
+    )
+    assert "refused by test trigger" in str(stopped.value)
+    assert "STOPPED EARLY" in out.getvalue()
+    images = clinic_model("image").objects.count()
+    assert images == 20  # those before the refusals, and none half written
+    failed = LedgerEntry.objects.filter(reason="database_write_failed").count()
+    imported = sum(
+        r["outcome"] == "imported" for r in expected_records(emulator.dataset).values()
+    )
+    # Paging stopped: far fewer records failed than were left to import.
+    assert 5 <= failed < imported - images - 20
 
     _drop_refusal()
     run_import("--workers", "4")

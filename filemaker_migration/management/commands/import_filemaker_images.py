@@ -16,6 +16,7 @@ from filemaker_migration.conf import object_store
 from filemaker_migration.dataapi import DataAPIError
 from filemaker_migration.management.ready import ready_to_run
 from filemaker_migration.operations import refresh_changed
+from filemaker_migration.pipeline import TRIPWIRE_AFTER
 from filemaker_migration.pipeline import ImportAborted
 from filemaker_migration.pipeline import ImportOptions
 from filemaker_migration.pipeline import ImportRunner
@@ -235,8 +236,9 @@ class Command(BaseCommand):
             )
         if result.stopped_early:
             raise CommandError(
-                f"stopped early: the first records all failed at the destination "
-                f"with {result.stopped_early}; fix it and run the import again"
+                f"stopped early: {TRIPWIRE_AFTER} records in a row failed at the "
+                f"destination with {result.stopped_early}; fix it and run the "
+                "import again (the records already taken up were finished)"
             )
         if result.failed:
             raise CommandError(
