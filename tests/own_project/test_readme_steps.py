@@ -1,6 +1,7 @@
-"""README.md's "Using it in your own Django project", its steps run literally.
+"""docs/own-project.md ("Using it in your own Django project"), its steps run
+literally.
 
-A project made with `django-admin startproject` gets the README's marked code
+A project made with `django-admin startproject` gets the guide's marked code
 blocks (`<!-- own-project: FILE -->` on the line before a fence) written into
 the files they name, the FileMaker and S3 values through the environment
 variables those blocks read, and then runs the commands as a clinic would:
@@ -13,7 +14,7 @@ clinic` must fail there).
 The project's database is the one the suite runs on: SQLite as
 `startproject` makes it, or, when the suite runs on PostgreSQL, a fresh
 database of that server, set in the project's settings as any project sets
-its own (that one setting is not the README's).
+its own (that one setting is not the guide's).
 """
 
 from __future__ import annotations
@@ -35,21 +36,20 @@ from django.db import connection
 from filemaker_migration.s3store import ObjectStore
 from filemaker_migration.s3store import StoreSettings
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-SECTION = "## Using it in your own Django project"
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "own-project.md"
 BLOCK = re.compile(r"<!-- own-project: (\S+)( \(append\))? -->\n```\w*\n(.*?)```", re.S)
-# Where the README's file names live in a startproject layout.
+# Where the guide's file names live in a startproject layout.
 PLACES = {"settings.py": "clinicsite/settings.py", "urls.py": "clinicsite/urls.py"}
 SMALL = ("--images", "60", "--seed", "3")  # the default is the real clinic's size
 TIMEOUT = 300  # seconds, for any one command
 BUCKET = "own-project-images"
-# The names the README's S3 dict reads (not boto3's own AWS_* chain).
+# The names the guide's S3 dict reads (not boto3's own AWS_* chain).
 S3_KEYS = {
     "S3_ACCESS_KEY_ID": "test-access-key",
     "S3_SECRET_ACCESS_KEY": "test-secret",
 }
 
-# The run report page, rendered for a staff user through the README's urls.py.
+# The run report page, rendered for a staff user through the guide's urls.py.
 REPORT_PAGE = """
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -89,9 +89,9 @@ print(json.dumps({
 """
 
 
-def readme_blocks() -> list[tuple[str, bool, str]]:
-    section = README.read_text().split(SECTION, 1)[1].split("\n## ", 1)[0]
-    return [(name, bool(append), code) for name, append, code in BLOCK.findall(section)]
+def guide_blocks() -> list[tuple[str, bool, str]]:
+    text = GUIDE.read_text()
+    return [(name, bool(append), code) for name, append, code in BLOCK.findall(text)]
 
 
 def run(project: Path, env: dict[str, str], *args: str) -> str:
@@ -159,7 +159,7 @@ def test_readme_steps_in_a_fresh_project(tmp_path, s3_server, project_database):
     )
     assert missing.returncode != 0, "the project must not see the reference clinic"
 
-    blocks = readme_blocks()
+    blocks = guide_blocks()
     assert {name for name, _, _ in blocks} == {"records/models.py", *PLACES}
     for name, append, code in blocks:
         path = project / PLACES.get(name, name)
