@@ -85,6 +85,16 @@ def relinked_key(
     return f"{linked_folder(prefix, patient_ref, date)}/{name}"
 
 
+def quarantine_key(s3_key: str, prefix: str) -> str:
+    """Where repair moves an object no ledger entry accounts for, or whose
+    bytes are not the ledger's: `<prefix>-quarantine/<the key's rest>`,
+    beside the prefix and not under it, so verify (which reads the prefix)
+    no longer counts it, and nothing is deleted."""
+    prefix = prefix.rstrip("/")
+    rest = s3_key.removeprefix(f"{prefix}/")
+    return f"{prefix}-quarantine/{rest}"
+
+
 def derivative_keys(s3_key: str) -> tuple[str, str]:
     """(thumbnail_key, display_key) for an original's key.
 

@@ -168,6 +168,12 @@ def record_persisted(
     )
 
 
+def record_image_recreated(entry: LedgerEntry, *, image_ref: str) -> None:
+    """Repair created the image row again (the clinic's database had lost
+    it): the entry names the new row; its state and history stay."""
+    _update(entry, image_ref=image_ref)
+
+
 def record_exported(entry: LedgerEntry, *, mod_id: str) -> None:
     """Imported: no reason of its own. Its notes (an unreadable date, a name
     claiming another type) are read from its facts (`image_date_raw`,

@@ -1,4 +1,5 @@
-"""Operating the migration: discover, test one, verify, relink, roll back, refresh.
+"""Operating the migration: discover, test one, verify, repair, relink, roll
+back, refresh.
 
 Each module holds one operation's logic and returns its result as data; the
 management commands of the same names only parse options and print. Code
@@ -13,6 +14,7 @@ from filemaker_migration.operations.probe import probe_container
 from filemaker_migration.operations.records import iter_records
 from filemaker_migration.operations.refresh import refresh_changed
 from filemaker_migration.operations.relink import Relinker
+from filemaker_migration.operations.repair import Repairer
 from filemaker_migration.operations.rollback import Rollback
 from filemaker_migration.operations.rollback import entries_for
 from filemaker_migration.operations.verify import Verifier
@@ -21,6 +23,7 @@ __all__ = [
     "Discovery",
     "ProbeError",
     "Relinker",
+    "Repairer",
     "Rollback",
     "Verifier",
     "discover",

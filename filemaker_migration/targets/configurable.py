@@ -361,6 +361,11 @@ class ConfigurableTarget:
                 counters=dict(zip(self._checked_counters, stored, strict=True)),
             )
 
+    def set_counters(self, batch_ref: str, values: dict[str, int]) -> None:
+        """Set counts the batch keeps (repair), with update(): no save()."""
+        rows = self.batch_model._default_manager.filter(pk=batch_ref)
+        rows.update(**values)
+
     def _count(self, batch_ref: Any, step: int) -> None:
         if self._counters:
             # Never below zero: the clinic's counter may have been off already.

@@ -80,6 +80,12 @@ def test_the_apps_own_recount_is_right_and_verify_holds_it_to_the_rows(imported)
     with pytest.raises(CommandError, match="1 wrong count"):
         verify()
 
+    # ... and its repair sets it to the rows.
+    out = verify("--repair", "--yes")
+    assert "repair repaired       wrong_count" in out
+    assert out.splitlines()[-1].startswith("CLEAN")
+    assert_counters_kept()
+
 
 def test_counts_stay_right_after_a_refresh(imported):
     entry = LedgerEntry.objects.filter(state=State.IMPORTED).first()
