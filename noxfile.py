@@ -5,12 +5,12 @@ installed as a clinic would install it (not editable, from this checkout).
     nox -s clinic-stack          # one row
 
 scripts/test.sh runs both rows against the PostgreSQL server it starts. Each
-row runs the README's own-project steps on SQLite and on PostgreSQL, then, on
-PostgreSQL with two worker processes and the second test project (a clinic
-app's real shape: UUID keys, required names, an `Image.save()` that recounts
-its batch), the oracle import, worker processes and the crash/resume kill
-points. The main suite (scripts/test.sh) runs everything else once, on the
-development stack.
+row runs the own-project guide's steps (docs/own-project.md) on SQLite and
+on PostgreSQL, then, on PostgreSQL with two worker processes and the second
+test project (a clinic app's real shape: UUID keys, required names, an
+`Image.save()` that recounts its batch), the oracle import, worker processes
+and the crash/resume kill points. The main suite (scripts/test.sh) runs
+everything else once, on the development stack.
 
 The installed copy is what the own-project steps use (their subprocesses
 run outside the checkout); the other suites run from the checkout, so they
@@ -45,7 +45,7 @@ KEPT = {"django", "psycopg2-binary"}
 
 ON_SQLITE = ["tests/own_project"]
 ON_POSTGRES = [
-    "tests/own_project",  # the README's steps, in a fresh project
+    "tests/own_project",  # docs/own-project.md's steps, in a fresh project
     "tests/pipeline/test_import_end_to_end.py",  # the oracle
     "tests/pipeline/test_processes.py",  # worker processes, a killed worker
     "tests/reliability/test_crash_resume.py",  # kill points and resume

@@ -1,6 +1,6 @@
 """Django settings, read once from the environment (or a `.env` file).
 
-Every setting is documented in README.md ("Configuration"). Nothing else in the
+Every setting is documented in docs/configuration.md. Nothing else in the
 project reads `os.environ`: code takes its configuration from these settings.
 """
 
@@ -60,7 +60,7 @@ def _malformed(var: str, why: str) -> ImproperlyConfigured:
         what = f"{var} is malformed" + (f" ({why})" if why == DATABASE_FORM else "")
     else:
         what = f"{var}={os.environ.get(var, '')!r} is malformed ({why})"
-    return ImproperlyConfigured(f"{what}; see README.md, Configuration")
+    return ImproperlyConfigured(f"{what}; see docs/configuration.md")
 
 
 env = Env()
@@ -166,7 +166,7 @@ STATIC_ROOT = STATE_DIR / "static"
 LOGIN_URL = "admin:login"
 
 # --- The migration's target: the clinic models it writes ---------------------
-# This project is the reference clinic; see README.md ("Using it in your own
+# This project is the reference clinic; see docs/own-project.md ("Using it in your own
 # Django project") for the configurable target an existing app uses instead.
 FILEMAKER_MIGRATION_TARGET = {"BACKEND": "clinic.images.target.ReferenceTarget"}
 # The suite's only way to name the clinic's models (tests/clinic_rows.py).
@@ -191,13 +191,13 @@ FILEMAKER = {
     "READ_TIMEOUT": env.float("FM_READ_TIMEOUT", default=60.0),
     "MAX_ATTEMPTS": env.int("FM_MAX_ATTEMPTS", default=5),
     # Field names on the layout, overridable one by one as JSON, e.g.
-    # FM_FIELDS='{"date": "Image Date"}'. Keys are listed in README.md.
+    # FM_FIELDS='{"date": "Image Date"}'. Keys are listed in docs/configuration.md.
     "FIELDS": env.json("FM_FIELDS", default={}),
-    # Megapixels decoded at once by all the import's workers (README,
-    # Configuration); the default suits a 2 GB machine.
+    # Megapixels decoded at once by all the import's workers
+    # (docs/configuration.md); the default suits a 2 GB machine.
     "DECODE_BUDGET_MEGAPIXELS": env.float("FM_DECODE_BUDGET_MEGAPIXELS", default=128),
     # Data API sessions opened, and requests in flight on each: FileMaker
-    # serves one session's requests one at a time (README, Configuration).
+    # serves one session's requests one at a time (docs/configuration.md).
     "SESSIONS": env.int("FM_SESSIONS", default=1),
     "REQUESTS_PER_SESSION": env.int("FM_REQUESTS_PER_SESSION", default=2),
 }

@@ -16,14 +16,14 @@ SQLITE_OPTIONS = (
     'DATABASES["default"]["OPTIONS"] = {"timeout": 60, '
     '"transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}'
 )
-SEE_README = "(see README.md, Using it in your own Django project)"
+SEE_GUIDE = "(see docs/own-project.md)"
 # Django 5.1+ takes transaction_mode itself (ours is the same backend there).
-SQLITE_HINT = f"set {SQLITE_OPTIONS} {SEE_README}"
+SQLITE_HINT = f"set {SQLITE_OPTIONS} {SEE_GUIDE}"
 # Django 4.2's own SQLite backend has no transaction_mode: only ours.
 SQLITE_HINT_DJANGO_42 = (
     'set DATABASES["default"]["ENGINE"] = "filemaker_migration.sqlite3" '
     f"(Django 4.2's SQLite backend has no transaction_mode) and {SQLITE_OPTIONS} "
-    f"{SEE_README}"
+    f"{SEE_GUIDE}"
 )
 
 

@@ -1,7 +1,7 @@
 """The migration's settings: their defaults, and the typed objects read from them.
 
-A clinic's project sets only what differs from these (see README.md,
-Configuration): FILEMAKER and S3 are dicts merged over the defaults below,
+A clinic's project sets only what differs from these (see
+docs/configuration.md): FILEMAKER and S3 are dicts merged over the defaults below,
 read once per command into FileMakerSettings and StoreSettings.
 """
 
@@ -146,7 +146,9 @@ class FileMakerSettings:
             if not fm[key]
         ]
         if missing:
-            raise ImproperlyConfigured(f"{', '.join(missing)} not set (see README.md)")
+            raise ImproperlyConfigured(
+                f"{', '.join(missing)} not set (see docs/configuration.md)"
+            )
         if not fm["URL"].startswith("https://"):
             raise ImproperlyConfigured(
                 f"FM_URL must be an https:// URL (got {fm['URL']!r}); the Data API "
@@ -206,7 +208,7 @@ class FileMakerSettings:
 def store_settings() -> StoreSettings:
     values = s3()
     if not values["BUCKET"]:
-        raise ImproperlyConfigured("S3_BUCKET not set (see README.md)")
+        raise ImproperlyConfigured("S3_BUCKET not set (see docs/configuration.md)")
     if values["SSE"] not in ("AES256", "aws:kms"):
         raise ImproperlyConfigured(
             f"S3_SSE must be AES256 or aws:kms (got {values['SSE']!r})"

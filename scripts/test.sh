@@ -88,7 +88,7 @@ if python3.13 --version >/dev/null 2>&1; then
     timed "stacks (noxfile.py)" "$BIN/nox"
 else
     # Debian 12 has no Python 3.13: the row still runs, on this Python, and
-    # says so (README, Supported versions).
+    # says so (docs/own-project.md, Supported versions).
     echo "== no Python 3.13 on this machine: the current row runs on $($BIN/python --version)"
     timed "stacks (noxfile.py; current on this Python)" \
         bash -c "$BIN/nox -s clinic-stack && $BIN/nox -s current --force-python $BIN/python"

@@ -4,7 +4,7 @@
     DIR/records/<Layout>.jsonl    one record's field data per line
     DIR/<container files>         referenced from records by relative path
 
-See README.md ("The emulator's dataset format") for the full description.
+See docs/emulator.md ("The emulator's dataset format") for the full description.
 """
 
 from filemaker_migration.dataset.format import FIELD_RESULTS

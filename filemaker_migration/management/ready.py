@@ -37,5 +37,5 @@ def ready_to_run() -> None:
     if plan:
         raise NotReadyError(
             f"the database is not migrated ({len(plan)} migration(s) to apply): "
-            "run `python manage.py migrate` first (README.md, Run book)"
+            "run `python manage.py migrate` first (docs/run-book.md)"
         )

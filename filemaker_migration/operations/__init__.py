@@ -8,6 +8,7 @@ outside the package imports only these names.
 
 from filemaker_migration.operations.discover import Discovery
 from filemaker_migration.operations.discover import discover
+from filemaker_migration.operations.findings import Verification
 from filemaker_migration.operations.patients import import_patients
 from filemaker_migration.operations.probe import ProbeError
 from filemaker_migration.operations.probe import probe_container
@@ -25,6 +26,7 @@ __all__ = [
     "Relinker",
     "Repairer",
     "Rollback",
+    "Verification",
     "Verifier",
     "discover",
     "entries_for",

@@ -163,7 +163,7 @@ class ImportRunner:
             raise ImportAborted(
                 f"layout {self.fm.layout!r} lacks field(s): "
                 f"{', '.join(readiness.missing_required)}; place them on the layout "
-                "or set FM_FIELDS (see README.md, Preparing FileMaker)"
+                "or set FM_FIELDS (see docs/run-book.md, Preparing FileMaker)"
             )
 
     def _finish_marked_entries(self, sink: LedgerSink, outcomes: Outcomes) -> None:

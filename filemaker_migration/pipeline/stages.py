@@ -78,7 +78,7 @@ def duplicate_detail(first: str) -> str:
     return (
         f"FileMaker record {first} has the same id and holds it; give this "
         "record an id of its own in FileMaker, then run the import again "
-        "(README, Duplicate FileMaker ids)"
+        "(docs/run-book.md, Duplicate FileMaker ids)"
     )
 
 

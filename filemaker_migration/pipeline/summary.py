@@ -2,7 +2,7 @@
 
 The counts are the report's; the wording says what each means for the
 clinic, what a dry run predicted (when there is one to compare with), and
-which step of the run book (README.md) comes next. No patient details and no
+which step of the run book (docs/run-book.md) comes next. No patient details and no
 object keys: failures are shown by their cause only.
 """
 
@@ -89,7 +89,7 @@ def format_summary(
 
 
 def next_step(result: ImportResult) -> str:
-    """The run book's next step after this run (README.md, Run book)."""
+    """The run book's next step after this run (docs/run-book.md)."""
     if result.halted:
         return (
             "check the transfer allowance in FileMaker's Admin Console, then "

@@ -48,7 +48,7 @@ def _build() -> Target:
     if not isinstance(config, dict) or not config.get("BACKEND"):
         raise TargetConfigurationError(
             f"{SETTING}['BACKEND'] is not set: name the target class by its "
-            "dotted path (see README.md, Using it in your own Django project)"
+            "dotted path (see docs/own-project.md)"
         )
     backend = config["BACKEND"]
     try:

@@ -20,7 +20,7 @@ command at once with one line naming the setting and the field.
         },
     }
 
-README.md ("Using it in your own Django project") explains every option with
+docs/own-project.md explains every option with
 a complete example, which tests/generic_clinic/settings.py runs. Types are
 checked: size, width, height, order and counters are integer fields (width,
 height and image_date nullable); image_date, a batch's date and date_of_birth
@@ -169,7 +169,7 @@ class ConfigurableTarget:
                 _field(("patient", fact), model, opts[fact], *kind)
                 self._patient_fields[fact] = opts[fact]
         # Filled into an empty first or last name, for a model that requires
-        # names; unset, such a contact is refused (README, the options).
+        # names; unset, such a contact is refused (docs/own-project.md, the options).
         self._empty_name = opts.get("empty_name")
         if self._empty_name is not None and (
             not isinstance(self._empty_name, str) or not self._empty_name.strip()

@@ -1,6 +1,6 @@
 """The server a contract run talks to, and the verdict it writes.
 
-A real FileMaker Server (FM_CONTRACT_* settings, README: "Before the real
+A real FileMaker Server (FM_CONTRACT_* settings, docs/run-book.md: "Before the real
 migration") or the emulator under its strict profile. The verdict is one page
 a clinic's IT person can send back: what the server did, check by check,
 with no credentials, no host name and no record contents.

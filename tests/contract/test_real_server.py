@@ -1,6 +1,6 @@
 """The contract suite against a real FileMaker Server, before the migration.
 
-Skipped unless FM_CONTRACT_URL is set (README, "Before the real migration"):
+Skipped unless FM_CONTRACT_URL is set (docs/run-book.md, "Before the real migration"):
 
     FM_CONTRACT_URL=https://fms.clinic.example FM_CONTRACT_DATABASE=Clinic \
     FM_CONTRACT_ACCOUNT=... FM_CONTRACT_PASSWORD=... FM_CONTRACT_LAYOUT=API_Images \
@@ -32,7 +32,7 @@ pytestmark = [
     pytest.mark.skipif(
         not os.environ.get("FM_CONTRACT_URL"),
         reason="FM_CONTRACT_URL not set: the contract suite needs a real "
-        "FileMaker Server (README, Before the real migration)",
+        "FileMaker Server (docs/run-book.md, Before the real migration)",
     ),
 ]
 

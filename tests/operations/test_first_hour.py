@@ -54,7 +54,7 @@ def test_a_number_setting_says_a_number_is_expected(tmp_path):
     done = manage(tmp_path, "inspect_filemaker_images", FM_READ_TIMEOUT="abc")
     assert one_line(done) == (
         "configuration error: FM_READ_TIMEOUT='abc' is malformed (expected a "
-        "number); see README.md, Configuration"
+        "number); see docs/configuration.md"
     )
 
 
@@ -83,7 +83,7 @@ def test_a_malformed_database_url_hides_its_value(tmp_path):
     line = one_line(done)
     assert line == (
         "configuration error: DATABASE_URL is malformed (expected "
-        "postgres://USER:PASSWORD@HOST:PORT/NAME or sqlite:///PATH); see README.md, "
-        "Configuration"
+        "postgres://USER:PASSWORD@HOST:PORT/NAME or sqlite:///PATH); see "
+        "docs/configuration.md"
     )
     assert "s3cr3t" not in done.stderr

@@ -53,7 +53,7 @@ class Command(BaseCommand):
             "--dataset",
             required=True,
             type=Path,
-            help="the dataset directory to serve (see README.md, dataset format)",
+            help="the dataset directory to serve (its format: docs/emulator.md)",
         )
         parser.add_argument(
             "--host",

@@ -120,7 +120,7 @@ class Command(BaseCommand):
             "--refresh-changed",
             action="store_true",
             help="first import records edited after their export again, as new "
-            "versions (see README.md)",
+            "versions (see docs/commands.md)",
         )
         parser.add_argument(
             "--use-thumbnail-fallback",

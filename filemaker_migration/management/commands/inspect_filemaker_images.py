@@ -38,7 +38,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"layout {found.layout!r} is not ready: place "
                 f"{', '.join(found.readiness.missing_required)} on it "
-                "(see README.md, Preparing FileMaker)"
+                "(see docs/run-book.md, Preparing FileMaker)"
             )
 
 

@@ -21,8 +21,8 @@ from filemaker_migration.conf import object_store
 from filemaker_migration.dataapi import DataAPIError
 from filemaker_migration.management.ready import ready_to_run
 from filemaker_migration.operations import Repairer
+from filemaker_migration.operations import Verification
 from filemaker_migration.operations import Verifier
-from filemaker_migration.operations.findings import Verification
 from filemaker_migration.pipeline import LOCK_NAME
 from filemaker_migration.runlock import LockHeldError
 from filemaker_migration.runlock import RunLockHandle
