@@ -16,7 +16,6 @@ from tests.clinic_rows import batch_rows
 from tests.clinic_rows import image_rows
 from tests.operations.helpers import add_missing_patients
 from tests.operations.helpers import command
-from tests.operations.helpers import import_patients
 from tests.operations.helpers import run_import
 from tests.operations.helpers import verify
 from tests.pipeline.checks import filemaker_records
@@ -26,13 +25,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 class Crash(Exception):
     """Stands for the process dying at that point."""
-
-
-@pytest.fixture
-def imported(migration_env, emulator):
-    import_patients()
-    run_import("--workers", "8")
-    return migration_env
 
 
 def refuse_after(monkeypatch, target, name: str, calls: int, error: Exception):

@@ -15,7 +15,6 @@ from filemaker_migration.models import State
 from tests.clinic_rows import image_of
 from tests.operations.helpers import command
 from tests.operations.helpers import fm_client
-from tests.operations.helpers import import_patients
 from tests.operations.helpers import run_import
 from tests.operations.helpers import verify
 
@@ -26,13 +25,6 @@ def new_photo() -> bytes:
     out = io.BytesIO()
     PILImage.new("RGB", (64, 48), (200, 30, 90)).save(out, "JPEG", quality=90)
     return out.getvalue()
-
-
-@pytest.fixture
-def imported(migration_env, emulator):
-    import_patients()
-    run_import("--workers", "8")
-    return migration_env
 
 
 def test_refresh_changed_bytes_become_a_new_version(imported, emulator):

@@ -21,18 +21,9 @@ from tests.clinic_rows import batch_rows
 from tests.clinic_rows import image_rows
 from tests.operations.helpers import add_missing_patients
 from tests.operations.helpers import command
-from tests.operations.helpers import import_patients
-from tests.operations.helpers import run_import
 from tests.operations.helpers import verify
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def imported(migration_env, emulator):
-    import_patients()
-    run_import("--workers", "8")
-    return migration_env
 
 
 def unlinked_entries() -> list[LedgerEntry]:

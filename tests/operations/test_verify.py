@@ -13,19 +13,9 @@ from filemaker_migration.models import State
 from filemaker_migration.targets import get_target
 from tests.clinic_rows import clinic_model
 from tests.operations.helpers import fm_client
-from tests.operations.helpers import import_patients
-from tests.operations.helpers import run_import
 from tests.operations.helpers import verify
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def imported(migration_env, emulator):
-    import_patients()
-    run_import("--workers", "8")
-    assert "CLEAN" in verify()
-    return migration_env
 
 
 def an_imported_entry() -> LedgerEntry:
