@@ -40,6 +40,10 @@ logger = logging.getLogger(__name__)
 # Times a record is read again for a fresh URL when its streaming URL is
 # stale or refused, before the field fails (and the next run retries it).
 URL_REREADS = 2
+# Further re-reads for a URL refused only after its download had to wait for
+# a retry (a busy server's back-off, a proxy's page): it aged while it
+# waited, it did not arrive stale, so these do not use up URL_REREADS.
+AGED_REREADS = 4
 
 
 class DataAPIClient(Connection):
@@ -152,6 +156,12 @@ class DataAPIClient(Connection):
         from the start; a stale or refused URL is raised for the caller to
         read the record again (`download_field` does).
         """
+        return self._download(url, sink, max_bytes=max_bytes, attempts=[0])
+
+    def _download(
+        self, url: str, sink: IO[bytes], *, max_bytes: int, attempts: list[int]
+    ) -> ContainerDownload:
+        """`download_container`, counting its attempts in `attempts[0]`."""
         if not is_streamable(url):
             self.observed.note(Observations.BY_REFERENCE)
             raise ContainerStoredByReferenceError(
@@ -160,6 +170,7 @@ class DataAPIClient(Connection):
             )
 
         def download() -> ContainerDownload:
+            attempts[0] += 1
             sink.seek(0)  # a retry writes the container from its start
             sink.truncate()
             return download_once(self._http, self._streaming, url, sink, max_bytes)
@@ -204,16 +215,23 @@ class DataAPIClient(Connection):
         max_bytes: int,
     ) -> ContainerDownload:
         """`download_container`, reading the record again for a fresh URL
-        (up to URL_REREADS times) when the URL is stale or refused."""
-        for reread in range(URL_REREADS + 1):
+        when the URL is stale or refused: up to URL_REREADS times for a URL
+        refused at once, and AGED_REREADS more for one refused only after a
+        retry (it aged while the download waited)."""
+        stale = aged = 0
+        while True:
+            attempts = [0]
             try:
-                return self.download_container(url, sink, max_bytes=max_bytes)
+                return self._download(url, sink, max_bytes=max_bytes, attempts=attempts)
             except ContainerUnauthorizedError:
-                if reread == URL_REREADS:
+                if attempts[0] > 1 and aged < AGED_REREADS:
+                    aged += 1
+                elif stale < URL_REREADS:
+                    stale += 1
+                else:
                     raise
                 self.observed.note(Observations.URL_REREAD)
                 fresh = self.get_record(layout, record_id).field_data.get(field, "")
                 if not isinstance(fresh, str) or not fresh:
                     raise
                 url = fresh
-        raise AssertionError("unreachable")  # pragma: no cover
