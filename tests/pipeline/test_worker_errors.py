@@ -9,6 +9,7 @@ finished the worker's records, in one warning line.
 from __future__ import annotations
 
 import os
+import socket
 from io import StringIO
 
 import pytest
@@ -35,15 +36,22 @@ def import_with_workers(*args: str) -> str:
     return out.getvalue()
 
 
-def failing_command(settings, **env: str) -> str:
+def failing_lines(settings, *args: str, **env: str) -> list[str]:
     """`manage.py import_filemaker_images --processes 2`, as an operator runs
-    it, failing: its one line. No traceback from it or its workers."""
-    command = manage(settings, "import_filemaker_images", "--processes", "2", **env)
+    it, failing: what it says. No traceback from it or its workers."""
+    command = manage(
+        settings, "import_filemaker_images", "--processes", "2", *args, **env
+    )
     out, err = command.communicate(timeout=300)
     assert command.returncode == 1, out + err
     assert "Traceback" not in err, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
+    return err.strip().splitlines()
+
+
+def failing_command(settings, **env: str) -> str:
+    """As failing_lines, for an error said in one line."""
+    lines = failing_lines(settings, **env)
+    assert len(lines) == 1, lines
     return lines[0]
 
 
@@ -56,6 +64,21 @@ def test_a_wrong_layout(settings, migration_env, emulator):
 def test_filemaker_on_a_closed_port(settings, migration_env, emulator):
     line = failing_command(settings, FM_URL="https://127.0.0.1:1")
     assert "127.0.0.1:1" in line
+
+
+def test_s3_unreachable_for_the_workers(settings, migration_env, emulator):
+    """Every worker's puts fail: one warning line a record, as with one
+    process, then the tripwire's line naming the endpoint and its setting."""
+    import_patients()
+    with socket.socket() as sock:  # bound, never listening: refused
+        sock.bind(("127.0.0.1", 0))
+        endpoint = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        lines = failing_lines(settings, "--skip-s3-preflight", S3_ENDPOINT_URL=endpoint)
+    *warnings, last = lines
+    assert warnings
+    assert all("failed: s3_put_failed" in line for line in warnings), warnings
+    assert last.startswith("CommandError: stopped early: 5 records in a row failed")
+    assert f"no connection to {endpoint}: check S3_ENDPOINT_URL" in last
 
 
 def test_the_database_failing_in_a_worker(
