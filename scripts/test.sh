@@ -29,7 +29,8 @@ DATABASE=(tests/operations tests/own_project tests/pipeline tests/reliability
 GENERIC_SUITES=(
     tests/pipeline/test_import_end_to_end.py  # the oracle, 1 and 16 workers, rerun, --limit, --dry-run
     tests/pipeline/test_failures.py           # S3, database and FileMaker refusing, then a rerun
-    tests/reliability/test_fault_matrix.py    # the database refusing every write, on PostgreSQL's terms
+    # the database refusing every write, on PostgreSQL's terms
+    tests/reliability/test_fault_matrix.py::test_the_database_refusing_every_write_stops_cleanly
     tests/reliability/test_crash_resume.py    # kill points and resume
     tests/reliability/test_lock_and_secrets.py tests/reliability/test_hostile_input.py
     tests/operations                           # relink, rollback, refresh, verify and its planted faults

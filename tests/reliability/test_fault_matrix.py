@@ -88,8 +88,10 @@ def test_token_expiring_mid_run_is_replaced(migration_env, emulator, patients):
 def test_streams_slower_than_the_read_timeout_fail_then_rerun(
     migration_env, emulator, patients, settings
 ):
-    settings.FILEMAKER = {**settings.FILEMAKER, "READ_TIMEOUT": 0.2, "MAX_ATTEMPTS": 1}
-    emulator.faults.container_ttfb_ms = 600
+    # A read timeout far above what an API call takes on a loaded machine
+    # (no call but a download may fail), far below the first byte's wait.
+    settings.FILEMAKER = {**settings.FILEMAKER, "READ_TIMEOUT": 1.0, "MAX_ATTEMPTS": 1}
+    emulator.faults.container_ttfb_ms = 4000
     with pytest.raises(CommandError, match="failed"):
         run_import("--workers", "16", "--limit", "20")
     assert LedgerEntry.objects.filter(reason="download_failed").exists()
@@ -266,10 +268,12 @@ def test_the_database_refusing_every_write_stops_cleanly(
         for r in expected_records(emulator.dataset).values()
         if r["outcome"] == "imported"
     ]
-    for victim in victims[:1]:
-        _refuse_image_insert(victim["id"].replace("-", "").lower())
-    with contextlib.suppress(CommandError):
-        run_import("--workers", "8")
-    _drop_refusal()
+    try:
+        for victim in victims[:1]:
+            _refuse_image_insert(victim["id"].replace("-", "").lower())
+        with contextlib.suppress(CommandError):
+            run_import("--workers", "8")
+    finally:
+        _drop_refusal()  # never left for later tests, whatever happened
     run_import("--workers", "8")
     assert_clean_end_state(emulator.dataset, migration_env)
