@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import KW_ONLY
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import fields
 
 from django.db import transaction
 
@@ -80,14 +81,8 @@ class Step:
     run: Callable[[], None] | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, str]:
-        return {
-            "category": self.category,
-            "record_id": self.record_id,
-            "s3_key": self.s3_key,
-            "action": self.action,
-            "outcome": self.outcome,
-            "detail": self.detail,
-        }
+        """Its words, for the repairs report (not the callable)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "run"}
 
 
 @dataclass
@@ -107,31 +102,26 @@ class Repairer:
             )
         }
         steps: list[Step] = []
-        marks: set[str] = set()
-        objects: set[str] = set()
+        # One repair per object, however many ways it disagreed, and one
+        # write-back per record, which mends its mark and receipts at once.
+        repaired: set[tuple[str, str]] = set()
         counts = False
         for finding in verification.problems:
             entry = entries.get(finding.record_id) if finding.record_id else None
             if finding.category == WRONG_COUNT:
                 counts = True
                 continue
-            if finding.side == "s3":
-                # One repair per object, however many ways it disagreed.
-                if finding.s3_key in objects:
+            rewrites = finding.category in (MISSING_IN_FILEMAKER, DIFFERING)
+            mark = entry if finding.side == "filemaker" and rewrites else None
+            if mark is not None or finding.side == "s3":
+                once = (finding.side, mark.record_id if mark else finding.s3_key)
+                if once in repaired:
                     continue
-                objects.add(finding.s3_key)
-            marked_again = (
-                finding.side == "filemaker"
-                and finding.category in (MISSING_IN_FILEMAKER, DIFFERING)
-                and entry is not None
-            )
-            if marked_again and entry is not None:
-                # One write-back mends a record's mark and receipts at once.
-                if entry.record_id not in marks:
-                    marks.add(entry.record_id)
-                    steps.append(self._mark(finding, entry))
-                continue
-            steps.append(self._step(finding, entry))
+                repaired.add(once)
+            if mark is not None:
+                steps.append(self._mark(finding, mark))
+            else:
+                steps.append(self._step(finding, entry))
         if counts:
             steps.append(
                 Step(WRONG_COUNT, "", "", "set each batch's counters to its rows")
